@@ -1,0 +1,96 @@
+"""Suite controls: options, devices, the report header, and test independence.
+
+Options (all also usable from `rnnspec check`):
+  --mnist-root DIR   folder holding MNIST/raw/ (else $RNNSPEC_MNIST_ROOT, else
+                     $TORCH_HOME/datasets); an explicit folder that is broken is an error
+  --download-mnist   let torchvision download MNIST into that folder (needs the network)
+  --profile deep     train over several seeds and run more hypothesis examples
+  --report-dir DIR   write the fact report (Markdown, JSON, PNG) there
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import pytest
+import torch
+
+pytest_plugins = ("rnnspec.report",)
+
+CUDA = torch.cuda.is_available()
+NO_CUDA_REASON = "needs a CUDA device: torch.cuda.is_available() is False on this machine"
+
+# Every device-parametrized fact runs on CPU, and on CUDA where one exists.
+DEVICES = ("cpu", pytest.param("cuda", marks=pytest.mark.gpu))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rnnspec")
+    group.addoption("--mnist-root", default=None, help="folder holding MNIST/raw/")
+    group.addoption(
+        "--download-mnist", action="store_true", help="allow torchvision to download MNIST"
+    )
+    group.addoption(
+        "--profile",
+        choices=("default", "deep"),
+        default=os.environ.get("RNNSPEC_PROFILE", "default"),
+        help="deep: training facts over several seeds, more hypothesis examples",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        # Share the cores among the xdist workers instead of oversubscribing them.
+        cores = os.cpu_count() or 1
+        torch.set_num_threads(max(1, cores // int(worker["workercount"])))
+    from hypothesis import settings
+
+    settings.register_profile("default", max_examples=25, deadline=None)
+    settings.register_profile("deep", max_examples=300, deadline=None)
+    settings.load_profile(config.getoption("--profile"))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    import torchvision
+
+    from models.data import resolve_root
+
+    root, how = resolve_root(config.getoption("--mnist-root"))
+    return [
+        f"torch {torch.__version__}, torchvision {torchvision.__version__}, "
+        f"Python {platform.python_version()}",
+        f"CPU threads {torch.get_num_threads()}, CPU capability "
+        f"{torch.backends.cpu.get_cpu_capability()}, CUDA "
+        + (torch.cuda.get_device_name() if CUDA else "not available"),
+        f"MNIST root {root} ({how}), profile {config.getoption('--profile')}",
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if CUDA:
+        return
+    skip_gpu = pytest.mark.skip(reason=NO_CUDA_REASON)
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_rng() -> None:
+    """Each test starts from torch seed 0 and leaves the global RNG as it found it."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        yield
+
+
+@pytest.fixture(params=DEVICES)
+def device(request: pytest.FixtureRequest) -> torch.device:
+    """The devices a fact is checked on: CPU always, CUDA when present."""
+    return torch.device(request.param)
+
+
+@pytest.fixture(scope="session")
+def profile(pytestconfig: pytest.Config) -> str:
+    return pytestconfig.getoption("--profile")

@@ -1,0 +1,159 @@
+"""MNIST as sequences of 28 rows, through `torchvision.datasets.MNIST`.
+
+Where the data lives, in order: the `root` a caller passes (the suite's
+`--mnist-root` option), the environment variable `RNNSPEC_MNIST_ROOT`, then the
+default `$TORCH_HOME/datasets` (`~/.cache/torch/datasets`). The folder holds
+torchvision's layout, `<root>/MNIST/raw/<four IDX files>`.
+
+Nothing touches the network unless the caller asks for a download. Every raw
+file is checked against its published MD5 before it is used, so a truncated or
+corrupted file (an interrupted download, say) is never trusted; preparation
+holds a file lock, so several test workers can prepare one folder at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+
+ROOT_ENV = "RNNSPEC_MNIST_ROOT"
+
+# Published MD5 of each uncompressed file (also in torchvision's MNIST.resources
+# for the .gz files; these are the raw ones, see ../shared/data/README.md).
+RAW_FILES: dict[str, tuple[int, str]] = {
+    "train-images-idx3-ubyte": (47040016, "6bbc9ace898e44ae57da46a324031adb"),
+    "train-labels-idx1-ubyte": (60008, "a25bea736e30d166cdddb491f175f624"),
+    "t10k-images-idx3-ubyte": (7840016, "2646ac647ad5339dbf082846283269ea"),
+    "t10k-labels-idx1-ubyte": (10008, "27ae3e4e09519cfbb04c329615203637"),
+}
+
+FIX_HINT = (
+    "Point rnnspec at a folder that holds MNIST/raw/ with `--mnist-root DIR` or "
+    f"`{ROOT_ENV}=DIR`, or let torchvision download it with `--download-mnist` "
+    "(needs the network)."
+)
+
+
+class MNISTNotFoundError(FileNotFoundError):
+    """The MNIST files are not in the folder searched, and no download was asked for."""
+
+
+class MNISTCorruptError(RuntimeError):
+    """A raw MNIST file exists but its size or checksum is wrong."""
+
+
+@dataclass(frozen=True)
+class SequenceDataset:
+    """Images as sequences [N, 28, 28] float32 in [0, 1] (row t is time step t), labels [N] int64."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.labels.numel()
+
+    def to(self, device: torch.device | str) -> SequenceDataset:
+        return SequenceDataset(self.images.to(device), self.labels.to(device))
+
+
+def default_root() -> Path:
+    """`$TORCH_HOME/datasets`, the folder torch's own caches live beside."""
+    torch_home = os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")
+    return Path(torch_home) / "datasets"
+
+
+def resolve_root(root: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """The data folder and how it was chosen ("option", "environment" or "default")."""
+    if root is not None:
+        return Path(root).expanduser(), "option"
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV]).expanduser(), "environment"
+    return default_root(), "default"
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def raw_folder(root: Path) -> Path:
+    return root / "MNIST" / "raw"
+
+
+def verify_raw_files(root: Path) -> None:
+    """Raise unless all four raw files exist with their published size and MD5."""
+    raw = raw_folder(root)
+    missing = [name for name in RAW_FILES if not (raw / name).is_file()]
+    if missing:
+        raise MNISTNotFoundError(
+            f"MNIST not found: {raw} lacks {', '.join(missing)}. {FIX_HINT}"
+        )
+    for name, (size, md5) in RAW_FILES.items():
+        path = raw / name
+        actual_size = path.stat().st_size
+        if actual_size != size:
+            raise MNISTCorruptError(
+                f"MNIST file {path} has {actual_size} bytes, expected {size} "
+                "(truncated or wrong file). Delete it and rerun with --download-mnist, "
+                "or copy a good file there."
+            )
+        actual_md5 = _md5(path)
+        if actual_md5 != md5:
+            raise MNISTCorruptError(
+                f"MNIST file {path} has MD5 {actual_md5}, expected {md5} (corrupted). "
+                "Delete it and rerun with --download-mnist, or copy a good file there."
+            )
+
+
+def prepare_mnist(root: str | os.PathLike[str] | None = None, download: bool = False) -> Path:
+    """Return a data folder whose raw MNIST files are present and verified.
+
+    With `download=True`, missing or corrupt files are removed and fetched by
+    torchvision; otherwise the network is never touched. The whole step holds
+    `<root>/MNIST.lock`, so concurrent callers wait for one another instead of
+    writing the same files.
+    """
+    folder, _ = resolve_root(root)
+    if not download:
+        verify_raw_files(folder)
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / "MNIST.lock")):
+        try:
+            verify_raw_files(folder)
+            return folder
+        except (MNISTNotFoundError, MNISTCorruptError):
+            pass
+        raw = raw_folder(folder)
+        for name in RAW_FILES:
+            (raw / name).unlink(missing_ok=True)
+        import torchvision  # the download itself is torchvision's
+
+        for train in (True, False):
+            torchvision.datasets.MNIST(root=str(folder), train=train, download=True)
+        verify_raw_files(folder)
+    return folder
+
+
+def load_mnist(
+    root: str | os.PathLike[str] | None = None, train: bool = True, download: bool = False
+) -> SequenceDataset:
+    """MNIST's training (60,000) or test (10,000) split as 28-step sequences in [0, 1].
+
+    The pixels are those of seed 004's `transforms.ToTensor()` (uint8 / 255),
+    converted once for the whole split instead of image by image.
+    """
+    import torchvision
+
+    folder = prepare_mnist(root, download)
+    dataset = torchvision.datasets.MNIST(root=str(folder), train=train, download=False)
+    images = dataset.data.to(torch.float32).div_(255)  # (N, 28, 28)
+    return SequenceDataset(images, dataset.targets.to(torch.long))

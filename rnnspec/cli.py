@@ -1,0 +1,52 @@
+"""`rnnspec`: check this PyTorch against the spec, and compare releases.
+
+    rnnspec check [--report-dir DIR] [pytest args...]   run every fact, write the report
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def default_report_dir() -> Path:
+    import torch
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("reports") / f"torch-{torch.__version__.split('+')[0]}-{stamp}"
+
+
+def cmd_check(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """Run the whole spec suite against the installed torch and write the report folder."""
+    import pytest
+
+    report_dir = Path(args.report_dir) if args.report_dir else default_report_dir()
+    pytest_args = ["--report-dir", str(report_dir), *extra]
+    code = int(pytest.main(pytest_args))
+    print(f"rnnspec: report in {report_dir}/ (report.md, report.json, training_curves.png)")
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnspec", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser(
+        "check",
+        help="run the spec suite against the installed torch and write a report",
+        description="Extra arguments go to pytest, e.g. -n auto, --mnist-root DIR, -m 'not slow'.",
+    )
+    check.add_argument("--report-dir", help="report folder (default: reports/torch-<version>-<time>)")
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, extra = build_parser().parse_known_args(argv)
+    return args.func(args, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

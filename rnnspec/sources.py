@@ -1,0 +1,28 @@
+"""The documents a fact can cite: the five seed notes and PyTorch's documentation."""
+
+SEED_000 = "000_fb4a1237d44f2e01.txt"  # DL Wizard RNN on MNIST, Korean notes (ReLU RNN classifier)
+SEED_001 = "001_e5f0500a70a97343.txt"  # 모두를 위한 딥러닝 2 Lab 11: character RNN "if you want you"
+SEED_002 = "002_697fcf824471d8a8.txt"  # LSTM classifier on MNIST, Korean notes (xdim/hdim/ydim)
+SEED_003 = "003_cfbfe3c3d6751891.txt"  # nn.RNN / nn.LSTM parameters and shapes, Korean notes
+SEED_004 = "004_57c8edae8e30b84a.txt"  # yunjey's LSTM on MNIST, Chinese notes (97.47%)
+
+SEEDS = (SEED_000, SEED_001, SEED_002, SEED_003, SEED_004)
+
+_DOCS = "https://docs.pytorch.org/docs/stable"
+DOCS_RNN = f"{_DOCS}/generated/torch.nn.RNN.html"
+DOCS_LSTM = f"{_DOCS}/generated/torch.nn.LSTM.html"
+DOCS_GRU = f"{_DOCS}/generated/torch.nn.GRU.html"
+DOCS_RNN_CELL = f"{_DOCS}/generated/torch.nn.RNNCell.html"
+DOCS_LSTM_CELL = f"{_DOCS}/generated/torch.nn.LSTMCell.html"
+DOCS_GRU_CELL = f"{_DOCS}/generated/torch.nn.GRUCell.html"
+DOCS_PACK = f"{_DOCS}/generated/torch.nn.utils.rnn.pack_padded_sequence.html"
+DOCS_PAD_PACKED = f"{_DOCS}/generated/torch.nn.utils.rnn.pad_packed_sequence.html"
+DOCS_LOAD = f"{_DOCS}/generated/torch.load.html"
+DOCS_SAVE_LOAD = f"{_DOCS}/notes/serialization.html"
+DOCS_AUTOCAST = f"{_DOCS}/amp.html"
+DOCS_RANDOMNESS = f"{_DOCS}/notes/randomness.html"
+DOCS_CROSS_ENTROPY = f"{_DOCS}/generated/torch.nn.CrossEntropyLoss.html"
+DOCS_CUDA_SET_DEVICE = f"{_DOCS}/generated/torch.cuda.set_device.html"
+DOCS_MNIST = "https://docs.pytorch.org/vision/stable/generated/torchvision.datasets.MNIST.html"
+DOCS_TO_TENSOR = "https://docs.pytorch.org/vision/stable/generated/torchvision.transforms.ToTensor.html"
+RELEASE_NOTES = "https://github.com/pytorch/pytorch/releases"
