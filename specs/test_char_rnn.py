@@ -1,0 +1,204 @@
+"""Seed 001: a character RNN learns "if you want you" (모두를 위한 딥러닝 2, Lab 11).
+
+The sentence is one-hot encoded over its 10 distinct characters;
+`nn.RNN(10, 10, batch_first=True)` reads "if you want yo" and, trained with
+Adam at lr 0.1 for 50 iterations, predicts the next characters "f you want
+you". Its tanh outputs serve directly as logits, which bounds the loss below.
+
+Training facts hold over a set of seeds, never one: PyTorch does not promise
+the same random streams across releases, and whether a seed reaches the exact
+string depends on its initialisation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from models.char_rnn import SAMPLE, Vocabulary, next_character_pair, train_char_rnn
+from rnnspec.sources import DOCS_CROSS_ENTROPY, DOCS_RNN, SEED_001
+
+# 40 seeds: measured on torch 2.15, 27 reach the exact target and 38 are within one
+# character (over 300 seeds: 79% exact, 97% within one). The bars below sit more
+# than four binomial standard deviations under those rates.
+CHAR_RNN_SEEDS = range(40)
+MOST_EXACT = 0.5  # "most" seeds predict "f you want you" exactly
+NEARLY_ALL_WITHIN_ONE = 0.85  # of the seeds, the share at most one character off
+LOSS_FLOOR = math.log(1 + 9 * math.exp(-2))  # ≈ 0.797: logits confined to [-1, 1]
+
+
+def mismatches(prediction: str, target: str) -> int:
+    return sum(a != b for a, b in zip(prediction, target, strict=True))
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Seed 001's 50-iteration training, once per seed of CHAR_RNN_SEEDS (about 4 s)."""
+    return [train_char_rnn(SAMPLE, seed=seed, iterations=50, lr=0.1) for seed in CHAR_RNN_SEEDS]
+
+
+@pytest.mark.fact(SEED_001)
+def test_if_you_want_you_has_ten_distinct_characters():
+    """"if you want you" has 10 distinct characters, so the one-hot size and the hidden size
+    are 10."""
+    assert len(set(SAMPLE)) == 10
+    assert len(Vocabulary.from_text(SAMPLE)) == 10
+
+
+@pytest.mark.fact(SEED_001)
+def test_training_pair_is_x_1_14_10_one_hot_and_y_1_14():
+    """X is [1, 14, 10], one-hot rows of the first 14 characters; Y is [1, 14], the indices of
+    the last 14."""
+    vocab = Vocabulary.from_text(SAMPLE)
+    x, y = next_character_pair(SAMPLE, vocab)
+    assert tuple(x.shape) == (1, 14, 10) and x.dtype == torch.float32
+    assert tuple(y.shape) == (1, 14) and y.dtype == torch.int64
+    assert torch.equal(x.sum(dim=2), torch.ones(1, 14))  # exactly one 1 per row
+    assert vocab.decode(x.argmax(dim=2)[0]) == "if you want yo"
+    assert vocab.decode(y[0]) == "f you want you"
+
+
+@pytest.mark.fact(SEED_001)
+def test_hello_batch_3_hidden_2_gives_input_3_5_4_and_output_3_5_2():
+    """For 'hello' (4 distinct letters, 5 steps), hidden size 2 and batch 3, the input is
+    (3, 5, 4) and the output (3, 5, 2)."""
+    vocab = Vocabulary.from_text("hello")
+    x = vocab.one_hot("hello").expand(3, 5, 4)  # (batch, sequence, one-hot)
+    out, _ = nn.RNN(input_size=4, hidden_size=2, batch_first=True)(x)
+    assert tuple(x.shape) == (3, 5, 4)
+    assert tuple(out.shape) == (3, 5, 2)
+
+
+@pytest.mark.fact(
+    SEED_001,
+    erratum="`char_set = list(set(sample))` orders the vocabulary by string hashes, which "
+    "change with PYTHONHASHSEED: the printed dictionary {' ': 8, 'a': 3, 'f': 0, ...} is one "
+    "process's order, not the order. rnnspec sorts the characters.",
+)
+def test_set_order_of_the_vocabulary_changes_between_python_processes():
+    """The seed's `list(set(sample))` gives different character orders in Python processes with
+    different PYTHONHASHSEED values, while the sorted vocabulary is the same in all of them."""
+    program = "s = 'if you want you'; print(''.join(list(set(s))), ''.join(sorted(set(s))), sep='|')"
+    orders, sorted_orders = set(), set()
+    for hash_seed in range(8):
+        env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+        out = subprocess.run(
+            [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        set_order, sorted_order = out.rstrip("\n").split("|")
+        orders.add(set_order)
+        sorted_orders.add(sorted_order)
+    assert len(orders) > 1, f"set order was the same under 8 hash seeds: {orders}"
+    assert sorted_orders == {"".join(Vocabulary.from_text(SAMPLE).chars)}
+
+
+@pytest.mark.fact(
+    SEED_001,
+    erratum="`torch.FloatTensor(x_one_hot)` of a list of numpy arrays warns that it is "
+    "extremely slow; `torch.tensor(np.array(...))` or F.one_hot builds the same tensor.",
+)
+def test_float_tensor_of_a_list_of_numpy_arrays_warns_and_equals_one_hot():
+    """`torch.FloatTensor` of a list of numpy arrays, as the seed builds X, emits a UserWarning
+    about a list of numpy.ndarrays, and gives the same values as `F.one_hot`."""
+    vocab = Vocabulary.from_text(SAMPLE)
+    x_data = [vocab.encode(SAMPLE[:-1]).tolist()]
+    x_one_hot = [np.eye(len(vocab))[x] for x in x_data]
+    with pytest.warns(UserWarning, match="list of numpy.ndarrays"):
+        x = torch.FloatTensor(x_one_hot)
+    torch.testing.assert_close(x, next_character_pair(SAMPLE, vocab)[0])
+
+
+@pytest.mark.slow
+@pytest.mark.fact(SEED_001)
+def test_most_seeds_learn_f_you_want_you_exactly_and_nearly_all_within_one_character(runs):
+    """Trained by seed 001's recipe, most seeds predict "f you want you" exactly at iteration 50,
+    and nearly all the others miss by one character.
+
+    The usual miss is "f you yant you": after a space, 'y' and 'w' both follow
+    (the lab's own published output ends the same way). Red if the RNN, Adam or
+    cross-entropy stopped learning the sequence (most seeds would miss by more).
+    """
+    distances = [mismatches(run.predictions[-1], run.target) for run in runs]
+    exact = sum(d == 0 for d in distances) / len(runs)
+    within_one = sum(d <= 1 for d in distances) / len(runs)
+    detail = {run.seed: run.predictions[-1] for run in runs if mismatches(run.predictions[-1], run.target)}
+    assert exact > MOST_EXACT, f"only {exact:.0%} exact; misses: {detail}"
+    assert within_one >= NEARLY_ALL_WITHIN_ONE, f"only {within_one:.0%} within one; misses: {detail}"
+
+
+@pytest.mark.slow
+@pytest.mark.fact(SEED_001)
+def test_loss_starts_near_ln_10_and_falls(runs):
+    """The loss starts near ln 10 ≈ 2.303 (ten near-uniform logits) and falls: every seed ends
+    below where it started, and the median seed more than halves it."""
+    first = [run.losses[0] for run in runs]
+    assert abs(statistics.median(first) - math.log(10)) < 0.15, f"first losses {first}"
+    assert all(abs(loss - math.log(10)) < 0.5 for loss in first), f"first losses {first}"
+    assert all(run.losses[-1] < run.losses[0] for run in runs)
+    assert statistics.median(run.losses[-1] / run.losses[0] for run in runs) < 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.fact(DOCS_CROSS_ENTROPY)
+def test_loss_never_goes_below_the_floor_of_tanh_logits(runs):
+    """The loss never falls below ln(1 + 9 e^-2) ≈ 0.797: tanh outputs used as logits lie in
+    [-1, 1], so the best a step can do is +1 for the target and -1 for the nine others.
+
+    Red if nn.RNN's tanh outputs left [-1, 1] or cross-entropy were computed
+    wrongly; a loss under the floor is impossible for a correct pair.
+    """
+    lowest = min(min(run.losses) for run in runs)
+    assert lowest >= LOSS_FLOOR - 1e-6, f"loss {lowest} under the floor {LOSS_FLOOR}"
+
+
+@pytest.mark.slow
+@pytest.mark.fact(SEED_001)
+def test_prediction_does_not_depend_on_pythonhashseed():
+    """The character RNN's vocabulary and its predictions are the same in Python processes
+    with different PYTHONHASHSEED values."""
+    program = textwrap.dedent(
+        """
+        from models.char_rnn import SAMPLE, Vocabulary, train_char_rnn
+        run = train_char_rnn(SAMPLE, seed=3)
+        print("".join(Vocabulary.from_text(SAMPLE).chars), run.predictions[-1], sep="|")
+        """
+    )
+    outputs = []
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", program],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for seed in ("1", "2")
+    ]
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.fact(DOCS_RNN)
+def test_char_rnn_is_nn_rnn_10_10_batch_first():
+    """`torch.nn.RNN(dic_size, hidden_size, batch_first=True)` with 10 and 10 maps [1, 14, 10]
+    to outputs [1, 14, 10] and a final state [1, 1, 10]."""
+    rnn = nn.RNN(10, 10, batch_first=True)
+    x, _ = next_character_pair(SAMPLE, Vocabulary.from_text(SAMPLE))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, h_n = rnn(x)
+    assert tuple(out.shape) == (1, 14, 10)
+    assert tuple(h_n.shape) == (1, 1, 10)
+    torch.testing.assert_close(out[:, -1], h_n[0])

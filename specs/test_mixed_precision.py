@@ -1,0 +1,45 @@
+"""Mixed precision: seed 004's recipe under bfloat16 autocast, a fact of its own.
+
+The float32 fact (test_mnist_lstm_training.py) stays the reference; this one
+says the same recipe also passes 95% when `torch.autocast` runs the LSTM's
+matrix products in bfloat16, on hardware that supports it.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models.lstm_classifier import LSTMClassifier
+from models.training import LSTM_MNIST_BF16, seeded, train_classifier
+from rnnspec.sources import DOCS_AUTOCAST
+from specs.conftest import mkldnn_bf16_supported, training_seeds
+
+NO_CPU_BF16 = (
+    "this CPU ({cap}) has no bfloat16 support in oneDNN "
+    "(torch.ops.mkldnn._is_mkldnn_bf16_supported() is False); there nn.LSTM under CPU autocast "
+    "raises 'could not create a primitive descriptor for the LSTM forward propagation primitive'"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("mnist-lstm-bf16")
+@pytest.mark.fact(DOCS_AUTOCAST)
+def test_lstm_passes_95_percent_under_bfloat16_autocast(
+    device, pytestconfig, mnist_train, mnist_test, record_property
+):
+    """Under `torch.autocast(dtype=torch.bfloat16)` the seed-004 recipe (hidden 128, 2 layers,
+    Adam lr 0.01, batch 100, 2 epochs) also classifies more than 95% of the test images."""
+    if device.type == "cpu" and not mkldnn_bf16_supported():
+        pytest.skip(NO_CPU_BF16.format(cap=torch.backends.cpu.get_cpu_capability()))
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        pytest.skip(f"{torch.cuda.get_device_name()} does not support bfloat16")
+    train, test = mnist_train.to(device), mnist_test.to(device)
+    accuracies = {}
+    for seed in training_seeds(pytestconfig):
+        with seeded(seed):
+            model = LSTMClassifier(28, 128, 2, 10).to(device)
+        log = train_classifier(model, train, test, LSTM_MNIST_BF16, seed)
+        record_property("training_curve", log.to_dict())
+        accuracies[seed] = log.final_accuracy
+    assert all(acc > 95.0 for acc in accuracies.values()), f"bf16 accuracy by seed: {accuracies}"
