@@ -112,3 +112,14 @@ def test_output_features_equal_the_state_features_without_projection(model, devi
     has hidden_size features, as many as hn and cn."""
     out, (h_n, c_n) = model.lstm(torch.rand(2, 5, 28, device=device))
     assert out.shape[-1] == h_n.shape[-1] == c_n.shape[-1] == model.lstm.hidden_size == 256
+
+
+@pytest.mark.fact(SEED_002)
+@pytest.mark.parametrize("hdim", [64, 128, 256, 512])
+def test_parameter_count_grows_with_the_square_of_the_hidden_dimension(hdim):
+    """"파라미터를 줄이려면 Hidden Dimension을 줄여야 한다": each LSTM layer has 4 gates of
+    hdim x (inputs + hdim) weights and two hdim biases, so the count is
+    4*hdim*(28 + hdim + 2) + 4*hdim*(2*hdim + 2) + 10*hdim + 10 for two layers."""
+    model = LSTMClassifier(input_size=28, hidden_size=hdim, num_layers=2, num_classes=10)
+    expected = 4 * hdim * (28 + hdim + 2) + 4 * hdim * (2 * hdim + 2) + 10 * hdim + 10
+    assert sum(p.numel() for p in model.parameters()) == expected

@@ -224,3 +224,25 @@ def test_lstm_takes_and_returns_the_state_as_a_pair():
     assert isinstance(state, tuple) and len(state) == 2
     with pytest.raises((RuntimeError, TypeError, ValueError, IndexError)):
         lstm(x, torch.zeros(1, 2, 8))
+
+
+@pytest.mark.fact(SEED_003)
+@pytest.mark.parametrize("module", [nn.RNN, nn.LSTM], ids=["RNN", "LSTM"])
+def test_hidden_of_a_stack_holds_every_layers_last_step(module, device):
+    """"hidden의 경우는 모든 layer의 최종 timestep의 결과를 묶어서 반환": the final state of a
+    3-layer stack is, in order, the last step of layer 1, layer 2 and layer 3, each layer
+    reading the full output sequence of the one below."""
+    stack = module(4, 20, num_layers=3).to(device)
+    x = torch.randn(9, 3, 4, device=device)
+    _, state = stack(x)
+    h_n = state[0] if module is nn.LSTM else state
+    layer_input = x
+    for k in range(3):
+        single = module(4 if k == 0 else 20, 20).to(device)
+        single.load_state_dict(
+            {name.replace(f"_l{k}", "_l0"): p for name, p in stack.state_dict().items()
+             if name.endswith(f"_l{k}")}
+        )
+        layer_input, single_state = single(layer_input)
+        single_h = single_state[0] if module is nn.LSTM else single_state
+        torch.testing.assert_close(h_n[k], single_h[0])
