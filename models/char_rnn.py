@@ -66,10 +66,14 @@ class CharRNN(nn.Module):
         self.rnn = nn.RNN(vocab_size, self.hidden_size, batch_first=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs [N, L, hidden_size] for one-hot x [N, L, vocab_size]."""
+        """Outputs [N, L, hidden_size] for one-hot x [N, L, vocab_size].
+
+        Raises for any other shape or dtype (see models._checks); a NaN at step t
+        of one sample makes that sample's outputs NaN from step t on, and nothing else.
+        """
         from models._checks import check_sequence_batch
 
-        check_sequence_batch(x, self.vocab_size, type(self).__name__)
+        check_sequence_batch(x, self.vocab_size, type(self).__name__, self.rnn.weight_ih_l0.dtype)
         out, _ = self.rnn(x)
         return out
 

@@ -6,9 +6,11 @@ default `$TORCH_HOME/datasets` (`~/.cache/torch/datasets`). The folder holds
 torchvision's layout, `<root>/MNIST/raw/<four IDX files>`.
 
 Nothing touches the network unless the caller asks for a download. Every raw
-file is checked against its published MD5 before it is used, so a truncated or
-corrupted file (an interrupted download, say) is never trusted; preparation
-holds a file lock, so several test workers can prepare one folder at once.
+file is checked against its published size and MD5 before it is used, so a
+truncated or corrupted file (an interrupted download, say) is never trusted,
+and the images are read from exactly those files (torchvision's legacy
+`processed/*.pt` files are ignored). A download holds a file lock, so several
+test workers can prepare one folder at once and only the first one fetches.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class MNISTCorruptError(RuntimeError):
 
 @dataclass(frozen=True)
 class SequenceDataset:
-    """Images as sequences [N, 28, 28] float32 in [0, 1] (row t is time step t), labels [N] int64."""
+    """Images as sequences [N, 28, 28] float32 in [0, 1] (row t is step t), labels [N] int64."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -62,9 +64,10 @@ class SequenceDataset:
 
 
 def default_root() -> Path:
-    """`$TORCH_HOME/datasets`, the folder torch's own caches live beside."""
-    torch_home = os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")
-    return Path(torch_home) / "datasets"
+    """`$TORCH_HOME/datasets`, beside torch's own caches (found the way `torch.hub` finds them)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    torch_home = os.environ.get("TORCH_HOME") or str(Path(cache) / "torch")
+    return Path(torch_home).expanduser() / "datasets"
 
 
 def resolve_root(root: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
@@ -88,13 +91,30 @@ def raw_folder(root: Path) -> Path:
     return root / "MNIST" / "raw"
 
 
+def _misplaced_root_hint(root: Path) -> str:
+    """A hint when `root` holds the files itself (or in raw/) instead of in MNIST/raw/."""
+    for candidate in (root, root / "raw"):
+        if all((candidate / name).is_file() for name in RAW_FILES):
+            candidate = candidate.absolute()
+            if candidate.name == "raw" and candidate.parent.name == "MNIST":
+                return f" The files are in {candidate}: use {candidate.parents[1]} as the root."
+            return f" The files are in {candidate}, but the root must hold them in MNIST/raw/."
+    return ""
+
+
 def verify_raw_files(root: Path) -> None:
-    """Raise unless all four raw files exist with their published size and MD5."""
+    """Raise unless all four raw files exist with their published size and MD5.
+
+    MNISTNotFoundError (a file is missing) names the folder searched and how to
+    point rnnspec at the data; MNISTCorruptError (wrong size or MD5) names the file.
+    """
+    root = Path(root)
     raw = raw_folder(root)
     missing = [name for name in RAW_FILES if not (raw / name).is_file()]
     if missing:
         raise MNISTNotFoundError(
-            f"MNIST not found: {raw} lacks {', '.join(missing)}. {FIX_HINT}"
+            f"MNIST not found: {raw} lacks {', '.join(missing)}."
+            f"{_misplaced_root_hint(root)} {FIX_HINT}"
         )
     for name, (size, md5) in RAW_FILES.items():
         path = raw / name
@@ -113,32 +133,49 @@ def verify_raw_files(root: Path) -> None:
             )
 
 
+def download_raw_files(folder: Path) -> None:
+    """Fetch the four raw files into `folder/MNIST/raw` with torchvision's downloader.
+
+    `MNIST.download` tries torchvision's mirrors, checks each .gz against its
+    MD5 and unpacks it. It is called on an instance built without `__init__`,
+    because `__init__` would load a split into memory and, when legacy
+    `processed/*.pt` files exist, return before downloading anything.
+    """
+    from torchvision.datasets import MNIST
+
+    downloader = MNIST.__new__(MNIST)
+    downloader.root = str(folder)
+    downloader.download()
+
+
 def prepare_mnist(root: str | os.PathLike[str] | None = None, download: bool = False) -> Path:
     """Return a data folder whose raw MNIST files are present and verified.
 
-    With `download=True`, missing or corrupt files are removed and fetched by
-    torchvision; otherwise the network is never touched. The whole step holds
-    `<root>/MNIST.lock`, so concurrent callers wait for one another instead of
-    writing the same files.
+    With `download=False` (the default) the network is never touched: a missing
+    file raises MNISTNotFoundError, a bad one MNISTCorruptError. With
+    `download=True`, missing or corrupt files are removed and fetched by
+    torchvision while `<root>/MNIST.lock` is held, so concurrent callers wait
+    for the first one instead of writing the same files; a folder that already
+    verifies is returned without taking the lock (it may be read-only).
     """
     folder, _ = resolve_root(root)
-    if not download:
+    try:
         verify_raw_files(folder)
         return folder
+    except (MNISTNotFoundError, MNISTCorruptError):
+        if not download:
+            raise
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / "MNIST.lock")):
-        try:
+        try:  # another worker may have fetched the files while this one waited
             verify_raw_files(folder)
             return folder
         except (MNISTNotFoundError, MNISTCorruptError):
             pass
         raw = raw_folder(folder)
-        for name in RAW_FILES:
+        for name in RAW_FILES:  # never let torchvision keep a file that failed the check
             (raw / name).unlink(missing_ok=True)
-        import torchvision  # the download itself is torchvision's
-
-        for train in (True, False):
-            torchvision.datasets.MNIST(root=str(folder), train=train, download=True)
+        download_raw_files(folder)
         verify_raw_files(folder)
     return folder
 
@@ -149,11 +186,13 @@ def load_mnist(
     """MNIST's training (60,000) or test (10,000) split as 28-step sequences in [0, 1].
 
     The pixels are those of seed 004's `transforms.ToTensor()` (uint8 / 255),
-    converted once for the whole split instead of image by image.
+    converted once for the whole split instead of image by image. They are read
+    from the raw files `prepare_mnist` just verified, with torchvision's IDX reader.
     """
-    import torchvision
+    from torchvision.datasets.mnist import read_image_file, read_label_file
 
-    folder = prepare_mnist(root, download)
-    dataset = torchvision.datasets.MNIST(root=str(folder), train=train, download=False)
-    images = dataset.data.to(torch.float32).div_(255)  # (N, 28, 28)
-    return SequenceDataset(images, dataset.targets.to(torch.long))
+    raw = raw_folder(prepare_mnist(root, download))
+    prefix = "train" if train else "t10k"
+    images = read_image_file(str(raw / f"{prefix}-images-idx3-ubyte"))  # (N, 28, 28) uint8
+    labels = read_label_file(str(raw / f"{prefix}-labels-idx1-ubyte"))  # (N,) int64
+    return SequenceDataset(images.to(torch.float32).div_(255), labels.to(torch.long))

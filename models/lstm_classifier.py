@@ -35,7 +35,11 @@ class LSTMClassifier(nn.Module):
         self.fc = nn.Linear(hidden_size, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class scores [N, num_classes] for x [N, L, input_size]; any L >= 1 works."""
-        check_sequence_batch(x, self.input_size, type(self).__name__)
+        """Class scores [N, num_classes] for x [N, L, input_size]; any L >= 1 works.
+
+        Raises for any other shape or dtype (see models._checks); a NaN in one
+        sample makes that sample's scores NaN and leaves the others unchanged.
+        """
+        check_sequence_batch(x, self.input_size, type(self).__name__, self.fc.weight.dtype)
         out, _ = self.lstm(x)  # (N, L, hidden_size); zero (h0, c0) by default
         return self.fc(out[:, -1, :])  # (N, num_classes)

@@ -45,7 +45,11 @@ class RNNClassifier(nn.Module):
         self.fc = nn.Linear(hidden_dim, output_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class scores [N, output_dim] for a batch of sequences x [N, L, input_dim]."""
-        check_sequence_batch(x, self.input_dim, type(self).__name__)
+        """Class scores [N, output_dim] for a batch of sequences x [N, L, input_dim].
+
+        Raises for any other shape or dtype (see models._checks); a NaN in one
+        sample makes that sample's scores NaN and leaves the others unchanged.
+        """
+        check_sequence_batch(x, self.input_dim, type(self).__name__, self.fc.weight.dtype)
         out, _ = self.rnn(x)  # (N, L, hidden_dim)
         return self.fc(out[:, -1, :])  # (N, output_dim)

@@ -1,6 +1,12 @@
 """`rnnspec`: check this PyTorch against the spec, and compare releases.
 
-    rnnspec check [--report-dir DIR] [pytest args...]   run every fact, write the report
+rnnspec check [--report-dir DIR] [pytest args...]   run every fact, write the report
+rnnspec bench [--quick] [--compare] [pytest args...]  time models and training (benchmarks/)
+rnnspec golden [--regenerate]                       compare or rewrite specs/golden/*.json
+rnnspec matrix [--torch VER ...] [-- pytest args]   the suite in one env per release, compared
+rnnspec compare REPORT.json ... [--out DIR]          facts x releases page from reports
+rnnspec diff OLD.json NEW.json                       changed facts; exit 1 on a regression
+rnnspec repeat [--runs N] [--seed S] [pytest args...] N runs in random orders; exit 1 on a flake
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ def cmd_check(args: argparse.Namespace, extra: Sequence[str]) -> int:
     import pytest
 
     report_dir = Path(args.report_dir) if args.report_dir else default_report_dir()
-    pytest_args = ["--report-dir", str(report_dir), *extra]
+    # "--opt=DIR", not "--opt DIR": pytest takes an existing DIR given as a separate argument
+    # for a test path when it looks for its rootdir and pytest.ini.
+    pytest_args = [f"--report-dir={report_dir}", *extra]
     code = int(pytest.main(pytest_args))
     print(f"rnnspec: report in {report_dir}/ (report.md, report.json, training_curves.png)")
     return code
@@ -38,8 +46,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the spec suite against the installed torch and write a report",
         description="Extra arguments go to pytest, e.g. -n auto, --mnist-root DIR, -m 'not slow'.",
     )
-    check.add_argument("--report-dir", help="report folder (default: reports/torch-<version>-<time>)")
+    check.add_argument(
+        "--report-dir", help="report folder (default: reports/torch-<version>-<time>)"
+    )
     check.set_defaults(func=cmd_check)
+    from rnnspec.bench import add_bench_parser
+
+    add_bench_parser(sub)
+    from rnnspec.golden import add_golden_parser
+
+    add_golden_parser(sub)
+    from rnnspec import compare, matrix
+
+    matrix.add_parser(sub)
+    compare.add_parsers(sub)
+    from rnnspec import repeat
+
+    repeat.add_parser(sub)
     return parser
 
 

@@ -39,28 +39,80 @@ def claim_of(item: pytest.Item) -> str:
     return " ".join(doc.split("\n\n")[0].split())
 
 
+class SpecWithoutFactError(pytest.UsageError):
+    """A test under specs/ without a fact mark (with a source) or without a docstring claim."""
+
+
+def is_spec(item: pytest.Item) -> bool:
+    """Whether `item` is in a `specs/` folder below the rootdir (folders above it don't count)."""
+    path = Path(str(item.path))
+    try:
+        parts = path.relative_to(item.config.rootpath).parts
+    except ValueError:  # outside the rootdir
+        parts = path.parts
+    return SPECS_DIR in parts[:-1]
+
+
+def fact_problem(item: pytest.Item) -> str | None:
+    """Why a spec item is not a citable fact (no fact mark, no source, no claim); None if it is."""
+    mark = item.get_closest_marker("fact")
+    if mark is None:
+        lacks = "@pytest.mark.fact(source, ...)"
+    elif not (mark.args or mark.kwargs.get("source")):
+        lacks = "a source in @pytest.mark.fact(source, ...)"
+    elif not claim_of(item):
+        lacks = "a docstring claim"
+    else:
+        return None
+    return (
+        f"{item.nodeid}: every spec needs @pytest.mark.fact(source, ...) and a docstring "
+        f"claim; this one lacks {lacks}"
+    )
+
+
 def fact_metadata(item: pytest.Item) -> dict[str, Any] | None:
     """The source, claim, erratum and release boundary of a spec item; None outside specs/."""
-    if SPECS_DIR not in Path(str(item.path)).parts:
+    if not is_spec(item):
         return None
+    problem = fact_problem(item)
+    if problem is not None:
+        raise SpecWithoutFactError(problem)
     mark = item.get_closest_marker("fact")
-    claim = claim_of(item)
-    if mark is None or not (mark.args or mark.kwargs.get("source")) or not claim:
-        raise pytest.UsageError(
-            f"{item.nodeid}: every spec needs @pytest.mark.fact(source, ...) and a docstring claim"
-        )
     return {
         "source": mark.kwargs.get("source", mark.args[0] if mark.args else None),
-        "claim": claim,
+        "claim": claim_of(item),
         "erratum": mark.kwargs.get("erratum"),
         "since": mark.kwargs.get("since"),
     }
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    """Turn a module (or class) holding uncited specs into a collection error naming each of them.
+
+    A collection error, unlike an exception in a later hook, reaches the xdist
+    controller as a report and stops the run with exit status 2.
+    """
+    report = yield
+    if report.passed:
+        problems = [
+            problem
+            for node in report.result
+            if isinstance(node, pytest.Function) and is_spec(node)
+            for problem in [fact_problem(node)]
+            if problem is not None
+        ]
+        if problems:
+            report.outcome = "failed"
+            report.longrepr = "\n".join(problems)
+            report.result = []
+    return report
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        meta = fact_metadata(item)
+        meta = fact_metadata(item)  # raises for a spec item no collector checked
         if meta is not None:
             item.user_properties.append((FACT_KEY, meta))
 
@@ -196,9 +248,7 @@ def write_report(folder: Path, data: Collected, started: dt.datetime, exitstatus
             for r in rows
             if r.erratum
         ],
-        "training": [
-            {k: v for k, v in c.items() if k != "step_losses"} for c in data.curves
-        ],
+        "training": [{k: v for k, v in c.items() if k != "step_losses"} for c in data.curves],
     }
     (folder / "report.json").write_text(json.dumps(payload, indent=1) + "\n")
     curves_png = folder / "training_curves.png"
@@ -211,11 +261,26 @@ def _cell(text: str | None) -> str:
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
+def verdict(summary: dict[str, int], exitstatus: int) -> str:
+    """The report's headline: never "passed" for facts that did not run or a run that failed."""
+    total = sum(summary.values())
+    if summary["failed"]:
+        return "FAILED"
+    if total == 0:
+        return f"NO FACTS RUN (pytest exit status {exitstatus})"
+    if summary["passed"] == 0:
+        return f"NOT RUN: all {total} facts skipped"
+    words = "passed" if not summary["skipped"] else f"passed, {summary['skipped']} skipped"
+    if exitstatus != 0:
+        words += f", but pytest exited with status {exitstatus}"
+    return words
+
+
 def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
     s = payload["summary"]
-    verdict = "FAILED" if s["failed"] else "passed"
+    verdict_text = verdict(s, payload["exitstatus"])
     lines = [
-        f"# rnnspec report: torch {payload['torch']} — {verdict}",
+        f"# rnnspec report: torch {payload['torch']} — {verdict_text}",
         "",
         f"- torch {payload['torch']}, torchvision {payload['torchvision']}, "
         f"Python {payload['python']}",
@@ -228,26 +293,46 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
     failed = [f for f in payload["facts"] if f["outcome"] == "failed"]
     if failed:
         lines += ["## Failed facts", ""]
-        lines += [f"- `{f['id']}` ({f['source']}): {f['claim']}\n  - observed: {_cell(f['observed'])}"
-                  for f in failed]
+        lines += [
+            f"- `{f['id']}` ({f['source']}): {f['claim']}\n  - observed: {_cell(f['observed'])}"
+            for f in failed
+        ]
         lines.append("")
-    lines += ["## Facts", "", "| id | source | claim | result | observed |", "|---|---|---|---|---|"]
+    lines += [
+        "## Facts",
+        "",
+        "| id | source | claim | result | observed |",
+        "|---|---|---|---|---|",
+    ]
     for f in payload["facts"]:
         lines.append(
             f"| `{f['id']}` | {_cell(f['source'])} | {_cell(f['claim'])} | {f['outcome']} "
             f"| {_cell(f['observed'])} |"
         )
-    lines += ["", "## Errata", "",
-              "Where a seed document is wrong, the spec asserts the truth; the mistake is listed here.",
-              "", "| id | source | erratum | result |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Errata",
+        "",
+        "Where a seed document is wrong, the spec asserts the truth; the mistake is listed here.",
+        "",
+        "| id | source | erratum | result |",
+        "|---|---|---|---|",
+    ]
     for e in payload["errata"]:
         lines.append(f"| `{e['id']}` | {e['source']} | {_cell(e['erratum'])} | {e['outcome']} |")
     if payload["training"]:
-        lines += ["", "## Training runs", "", "| run | seed | device | seconds | test accuracy per evaluation |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Training runs",
+            "",
+            "| run | seed | device | seconds | test accuracy per evaluation |",
+            "|---|---|---|---|---|",
+        ]
         for t in payload["training"]:
             evals = ", ".join(f"{e['iteration']}: {e['accuracy']:.2f}%" for e in t["evaluations"])
-            lines.append(f"| {t['recipe']} | {t['seed']} | {t['device']} | {t['seconds']:.1f} | {evals} |")
+            lines.append(
+                f"| {t['recipe']} | {t['seed']} | {t['device']} | {t['seconds']:.1f} | {evals} |"
+            )
         if curves_png is not None:
             lines += ["", f"![training curves]({curves_png.name})"]
     return "\n".join(lines) + "\n"
@@ -266,15 +351,24 @@ def plot_curves(curves: list[dict[str, Any]], path: Path) -> None:
         losses = curve["step_losses"]
         window = 50
         xs = [min(i + window, len(losses)) for i in range(0, len(losses), window)]
-        ys = [sum(losses[i : i + window]) / len(losses[i : i + window])
-              for i in range(0, len(losses), window)]
+        ys = [
+            sum(losses[i : i + window]) / len(losses[i : i + window])
+            for i in range(0, len(losses), window)
+        ]
         ax_loss.plot(xs, ys, label=label)
         evals = curve["evaluations"]
-        ax_acc.plot([e["iteration"] for e in evals], [e["accuracy"] for e in evals], "o-", label=label)
-    ax_loss.set(xlabel="iteration", ylabel="training loss (mean of 50 steps)", yscale="log",
-                title="MNIST training loss")
-    ax_acc.set(xlabel="iteration", ylabel="test accuracy (%)", title="MNIST test accuracy",
-               ylim=(0, 100))
+        ax_acc.plot(
+            [e["iteration"] for e in evals], [e["accuracy"] for e in evals], "o-", label=label
+        )
+    ax_loss.set(
+        xlabel="iteration",
+        ylabel="training loss (mean of 50 steps)",
+        yscale="log",
+        title="MNIST training loss",
+    )
+    ax_acc.set(
+        xlabel="iteration", ylabel="test accuracy (%)", title="MNIST test accuracy", ylim=(0, 100)
+    )
     ax_acc.axhline(95, color="grey", linestyle="--", linewidth=1, label="95% bar (seed 004)")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)

@@ -75,7 +75,7 @@ def test_classifier_on_x_3_10_28_returns_3_10(model, device):
 @pytest.mark.fact(SEED_002)
 @pytest.mark.parametrize("length", [1, 7, 28, 60])
 def test_any_sequence_length_works(length, device):
-    """"엄밀히 말하면, 28개의 sequence가 fixed 될 필요는 없음": the classifier accepts a sequence
+    """The document: "엄밀히 말하면, 28개의 sequence가 fixed 될 필요는 없음": the classifier accepts a sequence
     of any length L >= 1 and returns [N, 10]."""
     model = LSTMClassifier(28, 32, 2, 10).to(device)
     assert tuple(model(torch.rand(4, length, 28, device=device)).shape) == (4, 10)
@@ -108,7 +108,7 @@ def test_cn_is_the_cell_state_not_the_hidden_state(model, device):
 
 @pytest.mark.fact(DOCS_LSTM)
 def test_output_features_equal_the_state_features_without_projection(model, device):
-    """"LSTM의 self state dimension과 output dimension이 같아야한다": without proj_size the output
+    """The document: "LSTM의 self state dimension과 output dimension이 같아야한다": without proj_size the output
     has hidden_size features, as many as hn and cn."""
     out, (h_n, c_n) = model.lstm(torch.rand(2, 5, 28, device=device))
     assert out.shape[-1] == h_n.shape[-1] == c_n.shape[-1] == model.lstm.hidden_size == 256
@@ -117,7 +117,7 @@ def test_output_features_equal_the_state_features_without_projection(model, devi
 @pytest.mark.fact(SEED_002)
 @pytest.mark.parametrize("hdim", [64, 128, 256, 512])
 def test_parameter_count_grows_with_the_square_of_the_hidden_dimension(hdim):
-    """"파라미터를 줄이려면 Hidden Dimension을 줄여야 한다": each LSTM layer has 4 gates of
+    """The document: "파라미터를 줄이려면 Hidden Dimension을 줄여야 한다": each LSTM layer has 4 gates of
     hdim x (inputs + hdim) weights and two hdim biases, so the count is
     4*hdim*(28 + hdim + 2) + 4*hdim*(2*hdim + 2) + 10*hdim + 10 for two layers."""
     model = LSTMClassifier(input_size=28, hidden_size=hdim, num_layers=2, num_classes=10)

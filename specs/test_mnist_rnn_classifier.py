@@ -71,7 +71,7 @@ def test_a_batch_of_100_images_gives_rnn_output_100_28_100_and_logits_100_10(mod
     class scores [100, 10]."""
     images = torch.rand(100, 1, 28, 28, device=device)  # what the MNIST loader yields
     x = images.view(-1, 28, 28)  # images.view(-1, seq_dim, input_dim)
-    out, h_n = model.rnn(x)
+    out, _ = model.rnn(x)
     assert tuple(out.shape) == (100, 28, 100)
     assert tuple(out[:, -1, :].shape) == (100, 100)
     assert tuple(model(x).shape) == (100, 10)
@@ -88,7 +88,9 @@ def test_initial_state_of_a_batch_of_100_is_1_100_100(model, device):
     x = torch.rand(100, 28, 28, device=device)
     _, h_n = model.rnn(x, torch.zeros(1, 100, 100, device=device))
     assert tuple(h_n.shape) == (1, 100, 100)
-    with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 100, 100\), got \[1, 28, 100\]"):
+    with pytest.raises(
+        RuntimeError, match=r"Expected hidden size \(1, 100, 100\), got \[1, 28, 100\]"
+    ):
         model.rnn(x, torch.zeros(1, 28, 100, device=device))
 
 
@@ -126,9 +128,11 @@ def test_nonlinearity_can_be_relu_or_tanh(nonlinearity):
     out, _ = model.rnn(x)
     assert model.rnn.nonlinearity == nonlinearity
     if nonlinearity == "relu":
-        assert out.min() >= 0 and out.max() > 1  # unbounded above, never negative
+        assert out.min() >= 0  # never negative
+        assert out.max() > 1  # unbounded above
     else:
-        assert out.abs().max() < 1 and out.min() < 0  # bounded in (-1, 1), signed
+        assert out.abs().max() < 1  # bounded in (-1, 1)
+        assert out.min() < 0  # signed
 
 
 @pytest.mark.fact(SEED_000)
@@ -138,7 +142,11 @@ def test_two_layers_give_ten_parameter_tensors(device):
     model = RNNClassifier(28, 100, 2, 10).to(device)
     sizes = [tuple(p.shape) for p in model.parameters()]
     assert sizes == [
-        *SEED_000_PARAMETER_SIZES[:4], (100, 100), (100, 100), (100,), (100,),
+        *SEED_000_PARAMETER_SIZES[:4],
+        (100, 100),
+        (100, 100),
+        (100,),
+        (100,),
         *SEED_000_PARAMETER_SIZES[4:],
     ]
     assert tuple(model(torch.rand(3, 28, 28, device=device)).shape) == (3, 10)
@@ -170,7 +178,7 @@ def test_seed_000_recipe_trains_and_logs_accuracy_every_500_iterations(
     accuracy of 71, 57, 72, 51%. The bars (loss under 2.2, accuracy over 20%)
     say "learned from the images", which a class-prior model (2.30, 11%) fails.
     """
-    for model, log in trained_relu_rnns:
+    for _, log in trained_relu_rnns:
         record_property("training_curve", log.to_dict())
         assert [e.iteration for e in log.evaluations] == [500, 1000, 1500, 2000, 2500, 3000]
         assert all(math.isfinite(loss) for loss in log.step_losses), "training loss diverged"
@@ -185,8 +193,12 @@ def test_relu_rnn_classifier_parameters_are_the_documented_nn_rnn_parameters():
     by the readout's weight and bias."""
     names = [name for name, _ in RNNClassifier().named_parameters()]
     assert names == [
-        "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
-        "fc.weight", "fc.bias",
+        "rnn.weight_ih_l0",
+        "rnn.weight_hh_l0",
+        "rnn.bias_ih_l0",
+        "rnn.bias_hh_l0",
+        "fc.weight",
+        "fc.bias",
     ]
 
 
@@ -196,7 +208,8 @@ def test_torch_max_over_dim_1_returns_scores_and_predicted_classes():
     predicted classes, argmax over the class axis."""
     outputs = torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5]])
     values, predicted = torch.max(outputs, 1)
-    assert predicted.tolist() == [1, 0] and predicted.dtype == torch.int64
+    assert predicted.tolist() == [1, 0]
+    assert predicted.dtype == torch.int64
     torch.testing.assert_close(values, torch.tensor([2.0, 3.0]))
 
 

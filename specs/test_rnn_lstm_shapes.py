@@ -51,7 +51,7 @@ def test_default_rnn_applies_tanh(device):
 @pytest.mark.parametrize("module", [nn.RNN, nn.LSTM], ids=["RNN", "LSTM"])
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["unidirectional", "bidirectional"])
 def test_missing_initial_state_means_zeros(module, bidirectional, device):
-    """"시작(초기) hidden state로 입력하지 않으면 0이 들어간다": with no initial state the result
+    """The document: "시작(초기) hidden state로 입력하지 않으면 0이 들어간다": with no initial state the result
     equals that of an explicit zero state (and zero cell state for the LSTM)."""
     layer = module(4, 16, num_layers=2, bidirectional=bidirectional).to(device)
     x = torch.randn(7, 3, 4, device=device)
@@ -72,8 +72,9 @@ SHAPE_CASES = [
 
 
 @pytest.mark.fact(SEED_003)
-@pytest.mark.parametrize(("module", "features", "layers", "bidirectional", "out_shape", "state_shape"),
-                         SHAPE_CASES)
+@pytest.mark.parametrize(
+    ("module", "features", "layers", "bidirectional", "out_shape", "state_shape"), SHAPE_CASES
+)
 def test_output_and_state_shapes_for_100_steps_of_batch_30(
     module, features, layers, bidirectional, out_shape, state_shape
 ):
@@ -118,7 +119,7 @@ def test_hidden_0_is_the_first_layers_forward_and_hidden_1_its_backward_directio
 @pytest.mark.parametrize("module", [nn.RNN, nn.LSTM], ids=["RNN", "LSTM"])
 @pytest.mark.parametrize("layers", [1, 3], ids=["1-layer", "3-layers"])
 def test_last_output_step_is_the_last_hidden_state(module, layers, device):
-    """"hidden_state: 마지막 time step의 출력결과": the output at the last step equals the top
+    """The document: "hidden_state: 마지막 time step의 출력결과": the output at the last step equals the top
     layer's final hidden state, the many-to-one result."""
     layer = module(4, 20, num_layers=layers).to(device)
     output, state = layer(torch.randn(11, 3, 4, device=device))
@@ -137,7 +138,7 @@ def test_cell_state_is_the_last_steps_not_all_steps(device):
     differs from the cell state one step earlier."""
     lstm = nn.LSTM(6, 20).to(device)
     x = torch.randn(12, 3, 6, device=device)
-    _, (h_n, c_n) = lstm(x)
+    _, (_, c_n) = lstm(x)
     _, (h_11, c_11) = lstm(x[:11])
     _, (_, c_chunked) = lstm(x[11:], (h_11, c_11))
     assert tuple(c_n.shape) == (1, 3, 20)
@@ -155,18 +156,19 @@ def test_input_size_is_the_number_of_features():
     input_size=6 takes (100, 30, 6) and rejects (100, 30, 4)."""
     lstm = nn.LSTM(input_size=6, hidden_size=8)
     assert tuple(lstm(torch.randn(100, 30, 6))[0].shape) == (100, 30, 8)
-    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size"):
+    with pytest.raises(RuntimeError, match=r"input.size\(-1\) must be equal to input_size"):
         lstm(torch.randn(100, 30, 4))
 
 
 @pytest.mark.fact(SEED_003)
 def test_tanh_gradient_lies_between_0_and_1():
-    """"tanh()의 gradient는 0 ~ 1 사이의 실수": the derivative 1 - tanh(x)^2 lies in (0, 1], is 1
+    """The document: "tanh()의 gradient는 0 ~ 1 사이의 실수": the derivative 1 - tanh(x)^2 lies in (0, 1], is 1
     at 0, and shrinks towards 0 away from it."""
     x = torch.linspace(-6, 6, 1201, dtype=torch.float64, requires_grad=True)
     torch.tanh(x).sum().backward()
     assert bool(((x.grad > 0) & (x.grad <= 1)).all())
-    assert x.grad[600].item() == 1.0 and x.grad[0].item() < 1e-4
+    assert x.grad[600].item() == 1.0
+    assert x.grad[0].item() < 1e-4
     torch.testing.assert_close(x.grad, 1 - torch.tanh(x.detach()) ** 2)
 
 
@@ -220,8 +222,9 @@ def test_lstm_takes_and_returns_the_state_as_a_pair():
     """
     lstm = nn.LSTM(6, 8)
     x = torch.randn(5, 2, 6)
-    output, state = lstm(x)
-    assert isinstance(state, tuple) and len(state) == 2
+    _, state = lstm(x)
+    assert isinstance(state, tuple)
+    assert len(state) == 2
     with pytest.raises((RuntimeError, TypeError, ValueError, IndexError)):
         lstm(x, torch.zeros(1, 2, 8))
 
@@ -229,7 +232,7 @@ def test_lstm_takes_and_returns_the_state_as_a_pair():
 @pytest.mark.fact(SEED_003)
 @pytest.mark.parametrize("module", [nn.RNN, nn.LSTM], ids=["RNN", "LSTM"])
 def test_hidden_of_a_stack_holds_every_layers_last_step(module, device):
-    """"hidden의 경우는 모든 layer의 최종 timestep의 결과를 묶어서 반환": the final state of a
+    """The document: "hidden의 경우는 모든 layer의 최종 timestep의 결과를 묶어서 반환": the final state of a
     3-layer stack is, in order, the last step of layer 1, layer 2 and layer 3, each layer
     reading the full output sequence of the one below."""
     stack = module(4, 20, num_layers=3).to(device)
@@ -240,8 +243,11 @@ def test_hidden_of_a_stack_holds_every_layers_last_step(module, device):
     for k in range(3):
         single = module(4 if k == 0 else 20, 20).to(device)
         single.load_state_dict(
-            {name.replace(f"_l{k}", "_l0"): p for name, p in stack.state_dict().items()
-             if name.endswith(f"_l{k}")}
+            {
+                name.replace(f"_l{k}", "_l0"): p
+                for name, p in stack.state_dict().items()
+                if name.endswith(f"_l{k}")
+            }
         )
         layer_input, single_state = single(layer_input)
         single_h = single_state[0] if module is nn.LSTM else single_state

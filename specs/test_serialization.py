@@ -47,7 +47,7 @@ def test_weights_only_load_refuses_arbitrary_objects(tmp_path):
     """`torch.load(..., weights_only=True)` refuses a pickle holding an object that is not a
     tensor, a primitive or an allowlisted type, with an UnpicklingError."""
     torch.save({"weights": torch.ones(2), "extra": NotATensor()}, tmp_path / "mixed.pt")
-    with pytest.raises(pickle.UnpicklingError, match="[Ww]eights only load failed"):
+    with pytest.raises(pickle.UnpicklingError, match=r"[Ww]eights only load failed"):
         torch.load(tmp_path / "mixed.pt", weights_only=True)
 
 
@@ -62,7 +62,7 @@ def test_torch_load_defaults_to_weights_only_from_2_6(tmp_path):
     """
     torch.save({"weights": torch.ones(2), "extra": NotATensor()}, tmp_path / "mixed.pt")
     if TORCH >= WEIGHTS_ONLY_DEFAULT:
-        with pytest.raises(pickle.UnpicklingError, match="[Ww]eights only load failed"):
+        with pytest.raises(pickle.UnpicklingError, match=r"[Ww]eights only load failed"):
             torch.load(tmp_path / "mixed.pt")
     else:
         with pytest.warns(FutureWarning, match="weights_only=False"):

@@ -1,0 +1,1 @@
+"""pytest-benchmark timings of the tutorial models and the training loop; run by `rnnspec bench`."""

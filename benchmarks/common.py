@@ -1,0 +1,33 @@
+"""Helpers the benchmark files share: device synchronisation and rates in extra_info."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued kernels, so a timing covers them (a no-op on CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def record(benchmark: Any, role: str, device: torch.device, flop: int | None = None, **info: Any):
+    """Put the role, device and FLOP count in extra_info, and GFLOP/s of the median if timed.
+
+    `role` is what rnnspec.bench's summary looks a benchmark up by (training_fact,
+    tutorial_loop, bare_compute, matmul, lstm_training_rate, forward, forward_backward).
+    Under --benchmark-disable (or xdist) the function ran once untimed: no rate then.
+    """
+    benchmark.extra_info.update(role=role, device=device.type, **info)
+    if flop is not None:
+        benchmark.extra_info["flop"] = flop
+        if benchmark.stats is not None:
+            benchmark.extra_info["gflops"] = flop / benchmark.stats.stats.median / 1e9
+
+
+def mkldnn_bf16_supported() -> bool:
+    """Whether oneDNN can run bfloat16 kernels on this CPU (AVX512-BF16 or AMX)."""
+    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(probe()) if probe is not None else False

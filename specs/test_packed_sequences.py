@@ -1,0 +1,258 @@
+"""Packed sequences: a padded batch of variable-length sequences, run as if each were alone.
+
+`pack_padded_sequence` (DOCS_PACK) takes a padded batch (T, B, *) and the
+length of each sequence; a recurrent module fed the PackedSequence reads each
+sequence only up to its length, and `pad_packed_sequence` (DOCS_PAD_PACKED)
+turns the packed output back into a padded tensor, filling the positions past
+each length with `padding_value` and padding to `total_length` when given.
+
+The facts compare the packed run with each sequence run alone through the same
+module (batch of one, no padding), so they hold whatever the kernel does, and
+the padding in the input is filled with large values so that reading it would
+show. The messages checked are the same in torch 2.5.1, 2.6.0, 2.10.0, 2.11.0
+and 2.15.0.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_PACK, DOCS_PAD_PACKED
+
+MODULES = [
+    pytest.param(nn.RNN, id="RNN"),
+    pytest.param(nn.LSTM, id="LSTM"),
+    pytest.param(nn.GRU, id="GRU"),
+]
+DIRECTIONS = [pytest.param(False, id="unidirectional"), pytest.param(True, id="bidirectional")]
+FEATURES, HIDDEN, LAYERS = 3, 4, 2
+SORTED_LENGTHS = [5, 3, 2]  # decreasing, as enforce_sorted=True requires
+UNSORTED_LENGTHS = [2, 5, 3]
+PADDING_IN_INPUT = 1e3  # what sits past each length in x; reading it would change every state
+
+
+def padded_batch(lengths: list[int], device: torch.device | str = "cpu", batch_first=False):
+    """x (T, B, F), or (B, T, F), with random steps and PADDING_IN_INPUT after each length."""
+    x = torch.randn(max(lengths), len(lengths), FEATURES, device=device)  # (T, B, F)
+    for b, length in enumerate(lengths):
+        x[length:, b] = PADDING_IN_INPUT
+    return x.transpose(0, 1).contiguous() if batch_first else x
+
+
+def final_states(module: nn.RNNBase, state) -> tuple[torch.Tensor, ...]:
+    return state if isinstance(module, nn.LSTM) else (state,)
+
+
+def alone(module: nn.RNNBase, x: torch.Tensor, b: int, length: int):
+    """Sequence b of the sequence-first batch x run alone: output (length, D*H), final states."""
+    output, state = module(x[:length, b : b + 1])  # batch of one, no padding
+    return output[:, 0], tuple(s[:, 0] for s in final_states(module, state))
+
+
+@pytest.mark.fact(DOCS_PACK)
+@pytest.mark.parametrize("module_type", MODULES)
+@pytest.mark.parametrize("bidirectional", DIRECTIONS)
+def test_packed_run_equals_each_sequence_run_alone(module_type, bidirectional):
+    """For every sequence of a packed batch, the padded output within its length and its final
+    states (h_n, and c_n for the LSTM) equal those of the sequence run alone; past its length the
+    output is 0, pad_packed_sequence's default padding_value.
+
+    For a bidirectional layer this means the reverse direction starts at each
+    sequence's own last step, not at the padded end. Red if the padding were
+    read (the 1e3 values would change every state), if h_n held the state at
+    the padded end, or if pad_packed_sequence left garbage past the lengths.
+    """
+    module = module_type(FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional)
+    x = padded_batch(SORTED_LENGTHS)
+    packed_output, state = module(pack_padded_sequence(x, SORTED_LENGTHS))
+    assert isinstance(packed_output, PackedSequence)
+    output, lengths = pad_packed_sequence(packed_output)  # (T, B, D * H), (B,)
+
+    assert lengths.tolist() == SORTED_LENGTHS
+    for b, length in enumerate(SORTED_LENGTHS):
+        expected_output, expected_states = alone(module, x, b, length)
+        torch.testing.assert_close(output[:length, b], expected_output)
+        assert (output[length:, b] == 0).all()
+        for stacked, expected in zip(final_states(module, state), expected_states, strict=True):
+            torch.testing.assert_close(stacked[:, b], expected)
+
+
+@pytest.mark.fact(DOCS_PAD_PACKED)
+def test_padding_value_fills_the_positions_past_each_length():
+    """pad_packed_sequence(..., padding_value=v) puts v at every position past a sequence's length
+    and leaves the positions within it unchanged."""
+    gru = nn.GRU(FEATURES, HIDDEN)
+    packed_output, _ = gru(pack_padded_sequence(padded_batch(SORTED_LENGTHS), SORTED_LENGTHS))
+    zeros_padded, _ = pad_packed_sequence(packed_output)
+    value_padded, _ = pad_packed_sequence(packed_output, padding_value=-7.5)
+    for b, length in enumerate(SORTED_LENGTHS):
+        assert (value_padded[length:, b] == -7.5).all()
+        torch.testing.assert_close(value_padded[:length, b], zeros_padded[:length, b])
+
+
+@pytest.mark.fact(DOCS_PACK)
+def test_unsorted_lengths_raise_unless_enforce_sorted_is_false():
+    """Lengths not in decreasing order raise RuntimeError ("`lengths` array must be sorted in
+    decreasing order when `enforce_sorted` is True") with the default enforce_sorted=True."""
+    x = padded_batch(UNSORTED_LENGTHS)
+    with pytest.raises(RuntimeError, match=r"must be sorted in decreasing order"):
+        pack_padded_sequence(x, UNSORTED_LENGTHS)
+    pack_padded_sequence(x, UNSORTED_LENGTHS, enforce_sorted=False)  # no error
+
+
+@pytest.mark.fact(DOCS_PAD_PACKED)
+@pytest.mark.parametrize("module_type", MODULES)
+@pytest.mark.parametrize("bidirectional", DIRECTIONS)
+def test_enforce_sorted_false_returns_everything_in_the_original_order(module_type, bidirectional):
+    """With enforce_sorted=False the padded output, the returned lengths and the final states come
+    back in the batch's original order: sequence b's results equal sequence b run alone.
+
+    Red if the results stayed in the sorted order (sequence 0, of length 2,
+    would get the results of the length-5 sequence), or if only the output but
+    not h_n / c_n were put back in order.
+    """
+    module = module_type(FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional)
+    x = padded_batch(UNSORTED_LENGTHS)
+    packed = pack_padded_sequence(x, UNSORTED_LENGTHS, enforce_sorted=False)
+    packed_output, state = module(packed)
+    output, lengths = pad_packed_sequence(packed_output)
+    assert lengths.tolist() == UNSORTED_LENGTHS
+    for b, length in enumerate(UNSORTED_LENGTHS):
+        expected_output, expected_states = alone(module, x, b, length)
+        torch.testing.assert_close(output[:length, b], expected_output)
+        assert (output[length:, b] == 0).all()
+        for stacked, expected in zip(final_states(module, state), expected_states, strict=True):
+            torch.testing.assert_close(stacked[:, b], expected)
+
+
+@pytest.mark.fact(DOCS_PAD_PACKED)
+@pytest.mark.parametrize("batch_first", [False, True], ids=["sequence-first", "batch-first"])
+def test_total_length_pads_the_output_to_that_length(batch_first):
+    """pad_packed_sequence(..., total_length=7) returns 7 time steps when the longest sequence has
+    5; the 2 extra steps are padding_value for every sequence, and the first 5 are unchanged."""
+    lstm = nn.LSTM(FEATURES, HIDDEN, batch_first=batch_first)
+    x = padded_batch(SORTED_LENGTHS, batch_first=batch_first)
+    packed = pack_padded_sequence(x, SORTED_LENGTHS, batch_first=batch_first)
+    packed_output, _ = lstm(packed)
+    natural, _ = pad_packed_sequence(packed_output, batch_first=batch_first)
+    padded, lengths = pad_packed_sequence(
+        packed_output, batch_first=batch_first, padding_value=-1.0, total_length=7
+    )
+    time_axis = 1 if batch_first else 0
+    assert padded.shape[time_axis] == 7
+    assert natural.shape[time_axis] == 5
+    assert lengths.tolist() == SORTED_LENGTHS
+    extra = padded.narrow(time_axis, 5, 2)
+    assert (extra == -1.0).all()
+    for b, length in enumerate(SORTED_LENGTHS):
+        steps = padded[b] if batch_first else padded[:, b]  # (7, H)
+        natural_steps = natural[b] if batch_first else natural[:, b]  # (5, H)
+        torch.testing.assert_close(steps[:length], natural_steps[:length])
+
+
+@pytest.mark.fact(DOCS_PAD_PACKED)
+def test_total_length_below_the_longest_sequence_raises_value_error():
+    """A total_length shorter than the longest sequence raises ValueError ("Expected total_length
+    to be at least the length of the longest sequence in input")."""
+    packed = pack_padded_sequence(padded_batch(SORTED_LENGTHS), SORTED_LENGTHS)
+    with pytest.raises(ValueError, match=r"Expected total_length to be at least the length"):
+        pad_packed_sequence(packed, total_length=4)
+    assert pad_packed_sequence(packed, total_length=5)[0].shape[0] == 5  # equal is fine
+
+
+@pytest.mark.fact(DOCS_PACK)
+@pytest.mark.parametrize(
+    "lengths",
+    [
+        pytest.param([5, 3, 2], id="list"),
+        pytest.param((5, 3, 2), id="tuple"),
+        pytest.param(torch.tensor([5, 3, 2]), id="cpu-int64-tensor"),
+        pytest.param(torch.tensor([5, 3, 2], dtype=torch.int32), id="cpu-int32-tensor"),
+    ],
+)
+def test_lengths_may_be_a_list_or_a_cpu_tensor(lengths):
+    """lengths may be a Python list (or tuple) of ints or a CPU integer tensor: each gives the same
+    packed data and the same batch_sizes, a CPU int64 tensor counting the sequences still running
+    at each step ([3, 3, 2, 1, 1] for lengths [5, 3, 2])."""
+    x = padded_batch(SORTED_LENGTHS)
+    packed = pack_padded_sequence(x, lengths)
+    reference = pack_padded_sequence(x, SORTED_LENGTHS)
+    assert packed.batch_sizes.tolist() == [3, 3, 2, 1, 1]
+    assert packed.batch_sizes.dtype == torch.int64
+    assert packed.batch_sizes.device.type == "cpu"
+    torch.testing.assert_close(packed.data, reference.data, rtol=0, atol=0)  # a copy, no math
+
+
+@pytest.mark.fact(DOCS_PACK)
+def test_packed_data_holds_the_steps_time_major_without_padding():
+    """The packed data stacks, step after step, the entries of the sequences still running at that
+    step, in batch order: for lengths [5, 3, 2] it has 5 + 3 + 2 = 10 rows and no padding."""
+    x = padded_batch(SORTED_LENGTHS)
+    packed = pack_padded_sequence(x, SORTED_LENGTHS)
+    expected = torch.cat([x[t, :running] for t, running in enumerate([3, 3, 2, 1, 1])])
+    assert packed.data.shape == (sum(SORTED_LENGTHS), FEATURES)
+    assert (packed.data != PADDING_IN_INPUT).all()
+    torch.testing.assert_close(packed.data, expected, rtol=0, atol=0)
+
+
+@pytest.mark.fact(DOCS_PACK)
+def test_a_zero_length_sequence_raises_runtime_error():
+    """A sequence of length 0 in `lengths` raises RuntimeError ("Length of all samples has to be
+    greater than 0")."""
+    with pytest.raises(RuntimeError, match=r"Length of all samples has to be greater than 0"):
+        pack_padded_sequence(padded_batch(SORTED_LENGTHS), [5, 3, 0])
+
+
+@pytest.mark.fact(DOCS_LSTM)
+@pytest.mark.gpu
+@pytest.mark.parametrize("module_type", MODULES)
+@pytest.mark.parametrize("bidirectional", DIRECTIONS)
+def test_cuda_packed_run_matches_cpu(module_type, bidirectional):
+    """On CUDA (cuDNN's variable-length path) a packed, unsorted batch gives the CPU module's padded
+    output, lengths and final states, in the original order (float64, default tolerances)."""
+    cpu = module_type(
+        FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional, dtype=torch.float64
+    )
+    cuda = module_type(
+        FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional, dtype=torch.float64
+    )
+    cuda.load_state_dict(cpu.state_dict())
+    cuda = cuda.cuda()
+    x = padded_batch(UNSORTED_LENGTHS).double()
+    results = []
+    for module, inputs in ((cpu, x), (cuda, x.cuda())):
+        packed = pack_padded_sequence(inputs, UNSORTED_LENGTHS, enforce_sorted=False)
+        packed_output, state = module(packed)
+        output, lengths = pad_packed_sequence(packed_output)
+        results.append((output.cpu(), lengths, [s.cpu() for s in final_states(module, state)]))
+    (output, lengths, states), (output_cuda, lengths_cuda, states_cuda) = results
+    assert lengths_cuda.tolist() == lengths.tolist() == UNSORTED_LENGTHS
+    torch.testing.assert_close(output_cuda, output)
+    torch.testing.assert_close(states_cuda, states)
+
+
+@pytest.mark.fact(DOCS_PACK)
+@pytest.mark.gpu
+def test_cuda_lengths_tensor_is_refused():
+    """A lengths tensor on a CUDA device is refused with RuntimeError ("'lengths' argument should
+    be a 1D CPU int64 tensor"), even when the padded batch is on CUDA: "must be on the CPU if
+    provided as a tensor"."""
+    x = padded_batch(SORTED_LENGTHS, device="cuda")
+    with pytest.raises(RuntimeError, match=r"'lengths' argument should be a 1D CPU int64 tensor"):
+        pack_padded_sequence(x, torch.tensor(SORTED_LENGTHS, device="cuda"))
+
+
+@pytest.mark.fact(DOCS_GRU)
+@pytest.mark.gpu
+def test_cuda_packed_gru_keeps_h_n_at_each_sequences_own_end():
+    """On CUDA a packed GRU batch returns, for each sequence, the hidden state after its own last
+    step, as the same sequence run alone on CUDA does (float64, default tolerances)."""
+    gru = nn.GRU(FEATURES, HIDDEN, dtype=torch.float64, device="cuda")
+    x = padded_batch(SORTED_LENGTHS, device="cuda").double()
+    _, h_n = gru(pack_padded_sequence(x, SORTED_LENGTHS))
+    for b, length in enumerate(SORTED_LENGTHS):
+        _, (expected,) = alone(gru, x, b, length)
+        torch.testing.assert_close(h_n[:, b], expected)
