@@ -263,3 +263,29 @@ def test_seed_004_lstm_training_step_flop() -> None:
     assert bench.TRAINING_STEP_FACTOR * forward == LSTM_TRAIN_FLOP
     assert bench.linear_forward_flop(100, 128, 10) == 256_000
     assert bench.matmul_flop(2048, 2048, 2048) == SQUARE_FLOP
+
+
+def test_interleaved_runs_alternate_and_ratios_pair_by_pair(tmp_path: Path) -> None:
+    """benchmarks.interleaved runs A, B, A, B and divides each A by the B run beside it."""
+    import sys
+
+    from benchmarks import interleaved
+
+    log = tmp_path / "order.txt"
+    a = [sys.executable, "-c", f"open({str(log)!r}, 'a').write('a')"]
+    b = [sys.executable, "-c", f"open({str(log)!r}, 'a').write('b')"]
+    comparison = interleaved.interleave("baseline", a, b, pairs=2)
+    assert log.read_text() == "abab"
+    assert len(comparison.ratios) == 2
+    assert comparison.ratios[0] == comparison.a_seconds[0] / comparison.b_seconds[0]
+    fixed = interleaved.Comparison("tutorial loop", [8.0, 9.0, 10.0], [10.0, 10.0, 10.0])
+    assert "median ratio 0.900 (target <= 0.9: met)" in interleaved.describe(fixed, 0.9)
+    assert "MISSED" in interleaved.describe(fixed, 0.85)
+
+
+@pytest.mark.parametrize("name", ["FACT", "TUTORIAL", "BARE"])
+def test_interleaved_programs_are_valid_python(name: str) -> None:
+    """The three programs the interleaved timing runs compile once their folder is filled in."""
+    from benchmarks import interleaved
+
+    compile(getattr(interleaved, name).format(root="/data"), name, "exec")
