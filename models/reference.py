@@ -212,3 +212,42 @@ def reference(
     if isinstance(module, nn.GRU):
         return reference_gru(module, x, hx)
     return reference_rnn(module, x, hx)
+
+
+def final_states(module: nn.RNNBase, state: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, ...]:
+    """A module's returned state as a tuple: (h_n,) for RNN and GRU, (h_n, c_n) for LSTM."""
+    return state if isinstance(module, nn.LSTM) else (state,)
+
+
+def layer_as_module(module: nn.RNNBase, layer: int) -> nn.RNNBase:
+    """A one-layer module of the same kind holding `layer`'s weights as its layer 0.
+
+    Its input size is what that layer reads (the module's input for layer 0, the
+    previous layer's D * H_out features after it); sizes, bias, nonlinearity,
+    projection, dtype and device follow the module; there is no dropout, and the
+    layout is sequence-first.
+    """
+    directions = 2 if module.bidirectional else 1
+    out_features = module.proj_size or module.hidden_size
+    reference_tensor = next(module.parameters())
+    config: dict = dict(
+        input_size=module.input_size if layer == 0 else directions * out_features,
+        hidden_size=module.hidden_size,
+        bias=module.bias,
+        bidirectional=module.bidirectional,
+        dtype=reference_tensor.dtype,
+        device=reference_tensor.device,
+    )
+    if isinstance(module, nn.RNN):
+        config["nonlinearity"] = module.nonlinearity
+    if module.proj_size:
+        config["proj_size"] = module.proj_size
+    single = type(module)(**config)
+    single.load_state_dict(
+        {
+            name.replace(f"_l{layer}", "_l0"): tensor
+            for name, tensor in module.state_dict().items()
+            if name.endswith((f"_l{layer}", f"_l{layer}_reverse"))
+        }
+    )
+    return single

@@ -21,6 +21,7 @@ import pytest
 import torch
 from torch import nn
 
+from models.reference import final_states, layer_as_module
 from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_RNN
 
 MODULES = [
@@ -37,32 +38,6 @@ ONE_LAYER_WARNING = (
     r"so non-zero dropout expects num_layers greater than 1"
 )
 INVALID_P = r"dropout should be a number in range \[0, 1\]"
-
-
-def final_states(module: nn.RNNBase, state) -> tuple[torch.Tensor, ...]:
-    return state if isinstance(module, nn.LSTM) else (state,)
-
-
-def one_layer_copy(module: nn.RNNBase, layer: int) -> nn.RNNBase:
-    """A 1-layer module of the same kind with `layer`'s weights as its layer 0 (no dropout)."""
-    directions = 2 if module.bidirectional else 1
-    input_size = module.input_size if layer == 0 else directions * module.hidden_size
-    reference = next(module.parameters())
-    single = type(module)(
-        input_size,
-        module.hidden_size,
-        bidirectional=module.bidirectional,
-        dtype=reference.dtype,
-        device=reference.device,
-    )
-    single.load_state_dict(
-        {
-            name.replace(f"_l{layer}", "_l0"): tensor
-            for name, tensor in module.state_dict().items()
-            if f"_l{layer}" in name
-        }
-    )
-    return single
 
 
 @pytest.mark.fact(DOCS_LSTM)
@@ -83,7 +58,7 @@ def test_dropout_one_zeroes_the_input_of_layer_two_and_nothing_else(module_type,
     x = torch.randn(SEQ, BATCH, FEATURES)
     output, state = module(x)
 
-    layer0, layer1 = one_layer_copy(module, 0), one_layer_copy(module, 1)
+    layer0, layer1 = layer_as_module(module, 0), layer_as_module(module, 1)
     expected_output, layer1_state = layer1(torch.zeros(SEQ, BATCH, directions * HIDDEN))
     _, layer0_state = layer0(x)
     assert output.abs().max() > 0  # biases make layer 1's response to zeros non-zero
@@ -263,6 +238,6 @@ def test_cuda_dropout_one_zeroes_the_input_of_layer_two(module_type):
     ).train()
     x = torch.randn(SEQ, BATCH, FEATURES, dtype=torch.float64, device="cuda")
     output, _ = module(x)
-    layer1 = one_layer_copy(module, 1)
+    layer1 = layer_as_module(module, 1)
     expected, _ = layer1(torch.zeros(SEQ, BATCH, HIDDEN, dtype=torch.float64, device="cuda"))
     torch.testing.assert_close(output, expected)

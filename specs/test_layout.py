@@ -19,6 +19,7 @@ import pytest
 import torch
 from torch import nn
 
+from models.reference import final_states, layer_as_module
 from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_RNN
 
 MODULES = [
@@ -29,33 +30,6 @@ MODULES = [
 DOCS = {nn.RNN: DOCS_RNN, nn.LSTM: DOCS_LSTM, nn.GRU: DOCS_GRU}
 GATES = {nn.RNN: 1, nn.LSTM: 4, nn.GRU: 3}  # rows of W_ih per hidden unit: -, (i,f,g,o), (r,z,n)
 SEQ, BATCH, FEATURES, HIDDEN = 6, 3, 4, 5
-
-
-def states_of(module: nn.RNNBase, state):
-    """(h_n,) for RNN and GRU, (h_n, c_n) for LSTM."""
-    return state if isinstance(module, nn.LSTM) else (state,)
-
-
-def layer_slice(module: nn.RNNBase, layer: int) -> nn.RNNBase:
-    """A one-layer module of the same kind holding `layer`'s weights as its layer 0."""
-    directions = 2 if module.bidirectional else 1
-    out_features = module.proj_size or module.hidden_size
-    config = dict(
-        input_size=module.input_size if layer == 0 else directions * out_features,
-        hidden_size=module.hidden_size,
-        bidirectional=module.bidirectional,
-    )
-    if module.proj_size:
-        config["proj_size"] = module.proj_size
-    single = type(module)(**config).to(next(module.parameters()).device)
-    single.load_state_dict(
-        {
-            name.replace(f"_l{layer}", "_l0"): tensor
-            for name, tensor in module.state_dict().items()
-            if f"_l{layer}" in name
-        }
-    )
-    return single
 
 
 @pytest.mark.fact(DOCS_LSTM)
@@ -70,7 +44,7 @@ def test_bidirectional_h_n_halves_are_the_last_and_first_output_steps(module_typ
     """
     module = module_type(FEATURES, HIDDEN, num_layers=2, bidirectional=True).to(device)
     output, state = module(torch.randn(SEQ, BATCH, FEATURES, device=device))
-    h_n = states_of(module, state)[0]  # (2 * 2, N, H)
+    h_n = final_states(module, state)[0]  # (2 * 2, N, H)
     forward_final, backward_final = h_n[-2], h_n[-1]  # top layer, directions 0 and 1
     torch.testing.assert_close(output[-1, :, :HIDDEN], forward_final)
     torch.testing.assert_close(output[0, :, HIDDEN:], backward_final)
@@ -109,7 +83,7 @@ def test_batch_first_moves_input_and_output_axes_but_never_the_states(
     assert tuple(output_bf.shape) == (BATCH, SEQ, directions * HIDDEN)
     torch.testing.assert_close(output_bf, output.transpose(0, 1))
     for final, final_bf in zip(
-        states_of(sequence_first, state), states_of(batch_first, state_bf), strict=True
+        final_states(sequence_first, state), final_states(batch_first, state_bf), strict=True
     ):
         assert tuple(final_bf.shape) == (directions * layers, BATCH, HIDDEN)
         torch.testing.assert_close(final_bf, final)
@@ -130,13 +104,13 @@ def test_final_states_are_layer_major_direction_minor(module_type, device):
     x = torch.randn(SEQ, BATCH, FEATURES, device=device)
     _, state = module(x)
 
-    first, second = layer_slice(module, 0), layer_slice(module, 1)
+    first, second = layer_as_module(module, 0), layer_as_module(module, 1)
     first_output, first_state = first(x)  # (L, N, 2 * H), final states (2, N, H)
     _, second_state = second(first_output)
     for stacked, layer0, layer1 in zip(
-        states_of(module, state),
-        states_of(first, first_state),
-        states_of(second, second_state),
+        final_states(module, state),
+        final_states(first, first_state),
+        final_states(second, second_state),
         strict=True,
     ):
         torch.testing.assert_close(stacked[0], layer0[0])  # layer 0, forward
@@ -277,5 +251,7 @@ def test_cuda_layout_matches_cpu_for_bidirectional_batch_first_stacks(module_typ
     output, state = cpu(x)
     output_cuda, state_cuda = cuda(x.cuda())
     torch.testing.assert_close(output_cuda.cpu(), output)
-    for final_cuda, final in zip(states_of(cuda, state_cuda), states_of(cpu, state), strict=True):
+    for final_cuda, final in zip(
+        final_states(cuda, state_cuda), final_states(cpu, state), strict=True
+    ):
         torch.testing.assert_close(final_cuda.cpu(), final)
