@@ -25,9 +25,3 @@ def record(benchmark: Any, role: str, device: torch.device, flop: int | None = N
         benchmark.extra_info["flop"] = flop
         if benchmark.stats is not None:
             benchmark.extra_info["gflops"] = flop / benchmark.stats.stats.median / 1e9
-
-
-def mkldnn_bf16_supported() -> bool:
-    """Whether oneDNN can run bfloat16 kernels on this CPU (AVX512-BF16 or AMX)."""
-    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(probe()) if probe is not None else False

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.common import mkldnn_bf16_supported
 from models.data import MNISTNotFoundError, prepare_mnist, resolve_root
+from models.training import mkldnn_bf16_supported
 
 ROUNDS_ENV = "RNNSPEC_BENCH_ROUNDS"
 

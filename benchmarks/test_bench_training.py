@@ -22,7 +22,7 @@ import pytest
 import torch
 from torch import nn
 
-from benchmarks.common import mkldnn_bf16_supported, record, synchronize
+from benchmarks.common import record, synchronize
 from benchmarks.tutorial_loop import run_tutorial
 from models.data import load_mnist
 from models.lstm_classifier import LSTMClassifier
@@ -31,6 +31,7 @@ from models.training import (
     LSTM_MNIST_BF16,
     Recipe,
     TrainingLog,
+    bf16_unsupported_reason,
     seeded,
     train_classifier,
 )
@@ -41,18 +42,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="training")]
 MNIST_TRAIN_SIZE = 60_000
 SANITY_ACCURACY = 90.0  # percent: the run really trained (the fact itself asks for 95)
 
-NO_CPU_BF16 = (
-    "this CPU ({cap}) has no bfloat16 support in oneDNN "
-    "(torch.ops.mkldnn._is_mkldnn_bf16_supported() is False); there nn.LSTM under CPU autocast "
-    "raises 'could not create a primitive descriptor for the LSTM forward propagation primitive'"
-)
-
 
 def skip_without_bf16(device: torch.device) -> None:
-    if device.type == "cpu" and not mkldnn_bf16_supported():
-        pytest.skip(NO_CPU_BF16.format(cap=torch.backends.cpu.get_cpu_capability()))
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        pytest.skip(f"{torch.cuda.get_device_name()} does not support bfloat16")
+    if reason := bf16_unsupported_reason(device):
+        pytest.skip(reason)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ training mode with dropout > 0.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -217,6 +218,12 @@ def reference(
 def final_states(module: nn.RNNBase, state: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, ...]:
     """A module's returned state as a tuple: (h_n,) for RNN and GRU, (h_n, c_n) for LSTM."""
     return state if isinstance(module, nn.LSTM) else (state,)
+
+
+def cuda_copy(module: nn.RNNBase) -> nn.RNNBase:
+    """A copy of `module` on the current CUDA device: same weights, same train/eval mode, so a
+    spec can hold cuDNN's result against the CPU module's."""
+    return copy.deepcopy(module).cuda()
 
 
 def layer_as_module(module: nn.RNNBase, layer: int) -> nn.RNNBase:

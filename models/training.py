@@ -88,6 +88,30 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
+def mkldnn_bf16_supported() -> bool:
+    """Whether oneDNN can run bfloat16 kernels on this CPU (AVX512-BF16 or AMX)."""
+    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(probe()) if probe is not None else False
+
+
+def bf16_unsupported_reason(device: torch.device) -> str | None:
+    """Why `device` cannot train under bfloat16 autocast, or None when it can.
+
+    On a CPU without oneDNN bfloat16 (AVX2 only), nn.LSTM under CPU autocast
+    raises instead of falling back to float32, so the bf16 runs must skip there.
+    """
+    if device.type == "cpu" and not mkldnn_bf16_supported():
+        return (
+            f"this CPU ({torch.backends.cpu.get_cpu_capability()}) has no bfloat16 support in "
+            "oneDNN (torch.ops.mkldnn._is_mkldnn_bf16_supported() is False); there nn.LSTM under "
+            "CPU autocast raises 'could not create a primitive descriptor for the LSTM forward "
+            "propagation primitive'"
+        )
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return f"{torch.cuda.get_device_name(device)} does not support bfloat16"
+    return None
+
+
 def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
     if dtype is None:
         return contextlib.nullcontext()

@@ -319,8 +319,6 @@ def _notes(extra: dict[str, Any]) -> str:
     notes = []
     if "accuracy" in extra:
         notes.append(f"accuracy {extra['accuracy']:.2f}%")
-    if "vs_matmul_peak" in extra:
-        notes.append(f"{extra['vs_matmul_peak']:.0%} of in-test matmul peak")
     return ", ".join(notes)
 
 

@@ -38,6 +38,13 @@ def cmd_check(args: argparse.Namespace, extra: Sequence[str]) -> int:
     return code
 
 
+def cmd_golden(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """`rnnspec golden`: imported here so that the other commands start without torch."""
+    from rnnspec import golden
+
+    return golden.cmd_golden(args, extra)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnspec", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -53,9 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     from rnnspec.bench import add_bench_parser
 
     add_bench_parser(sub)
-    from rnnspec.golden import add_golden_parser
-
-    add_golden_parser(sub)
+    golden = sub.add_parser(
+        "golden",
+        help="compare specs/golden/*.json with this torch, or --regenerate them",
+        description="Without --regenerate, only compares; tests never write these files.",
+    )
+    golden.add_argument(
+        "--regenerate", action="store_true", help="rewrite specs/golden/*.json from this torch"
+    )
+    golden.set_defaults(func=cmd_golden)
     from rnnspec import compare, matrix
 
     matrix.add_parser(sub)

@@ -205,11 +205,20 @@ def _to_json(value: Any, indent: int = 0) -> str:
     return json.dumps(value)
 
 
-def check_against_reference(results: dict[str, Tensor], reference: dict[str, Tensor]) -> None:
-    """Raise AssertionError when results and reference differ beyond TOLERANCE."""
+def check_against_reference(
+    results: dict[str, Tensor], reference: dict[str, Tensor], what: str = "results"
+) -> None:
+    """Raise AssertionError when results and reference name different tensors or differ beyond
+    TOLERANCE; `what` names the results in the message."""
+    __tracebackhide__ = True
+    if sorted(results) != sorted(reference):
+        raise AssertionError(f"{what} hold {sorted(results)}, the reference {sorted(reference)}")
     for key, tensor in results.items():
         torch.testing.assert_close(
-            tensor.double(), reference[key].double(), **TOLERANCE, msg=lambda m, k=key: f"{k}: {m}"
+            tensor.double(),
+            reference[key].double(),
+            **TOLERANCE,
+            msg=lambda m, k=key: f"{what}, {k}: {m}",
         )
 
 
@@ -273,15 +282,3 @@ def cmd_golden(args: argparse.Namespace, extra: Sequence[str]) -> int:
         f"{torch.__version__}"
     )
     return 1 if problems else 0
-
-
-def add_golden_parser(sub: argparse._SubParsersAction) -> None:
-    golden = sub.add_parser(
-        "golden",
-        help="compare specs/golden/*.json with this torch, or --regenerate them",
-        description="Without --regenerate, only compares; tests never write these files.",
-    )
-    golden.add_argument(
-        "--regenerate", action="store_true", help="rewrite specs/golden/*.json from this torch"
-    )
-    golden.set_defaults(func=cmd_golden)

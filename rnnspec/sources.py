@@ -8,8 +8,6 @@ SEED_002 = "002_697fcf824471d8a8.txt"  # LSTM classifier on MNIST, Korean notes 
 SEED_003 = "003_cfbfe3c3d6751891.txt"  # nn.RNN / nn.LSTM parameters and shapes, Korean notes
 SEED_004 = "004_57c8edae8e30b84a.txt"  # yunjey's LSTM on MNIST, Chinese notes (97.47%)
 
-SEEDS = (SEED_000, SEED_001, SEED_002, SEED_003, SEED_004)
-
 _DOCS = "https://docs.pytorch.org/docs/stable"
 DOCS_RNN = f"{_DOCS}/generated/torch.nn.RNN.html"
 DOCS_LSTM = f"{_DOCS}/generated/torch.nn.LSTM.html"
@@ -29,7 +27,6 @@ DOCS_MNIST = "https://docs.pytorch.org/vision/stable/generated/torchvision.datas
 DOCS_TO_TENSOR = (
     "https://docs.pytorch.org/vision/stable/generated/torchvision.transforms.ToTensor.html"
 )
-RELEASE_NOTES = "https://github.com/pytorch/pytorch/releases"
 # Pull requests and issues that mark a release boundary or a known limitation of nn.RNN/LSTM/GRU.
 _GITHUB = "https://github.com/pytorch/pytorch"
 PR_RNN_DTYPE_MESSAGE = f"{_GITHUB}/pull/166946"  # "RNN input dtype (...) does not match", 2.11

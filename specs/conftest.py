@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from models.data import MNISTNotFoundError, SequenceDataset, load_mnist, prepare_mnist, resolve_root
 from models.lstm_classifier import LSTMClassifier
@@ -79,9 +78,3 @@ def trained_relu_rnns(
             model = RNNClassifier(input_dim=28, hidden_dim=100, layer_dim=1, output_dim=10)
         runs.append((model, train_classifier(model, mnist_train, mnist_test, RNN_MNIST, seed)))
     return runs
-
-
-def mkldnn_bf16_supported() -> bool:
-    """Whether oneDNN can run bfloat16 kernels on this CPU (AVX512-BF16 or AMX)."""
-    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(probe()) if probe is not None else False

@@ -21,7 +21,7 @@ import pytest
 import torch
 from torch import nn
 
-from models.reference import final_states, layer_as_module
+from models.reference import cuda_copy, final_states, layer_as_module
 from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_RNN
 
 MODULES = [
@@ -84,7 +84,6 @@ def test_training_mode_dropout_is_random_between_calls_but_spares_the_first_laye
     """
     module = module_type(FEATURES, HIDDEN, num_layers=2, dropout=0.5).train()
     x = torch.randn(SEQ, BATCH, FEATURES)
-    torch.manual_seed(1)
     first_output, first_state = module(x)
     second_output, second_state = module(x)
     _, eval_state = module.eval()(x)
@@ -212,11 +211,7 @@ def test_cuda_eval_mode_with_dropout_matches_cpu(module_type):
     cpu = module_type(
         FEATURES, HIDDEN, num_layers=2, dropout=0.5, bidirectional=True, dtype=torch.float64
     ).eval()
-    cuda = module_type(
-        FEATURES, HIDDEN, num_layers=2, dropout=0.5, bidirectional=True, dtype=torch.float64
-    )
-    cuda.load_state_dict(cpu.state_dict())
-    cuda = cuda.cuda().eval()
+    cuda = cuda_copy(cpu)
     x = torch.randn(SEQ, BATCH, FEATURES, dtype=torch.float64)
     output, state = cpu(x)
     output_cuda, state_cuda = cuda(x.cuda())

@@ -21,7 +21,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models.reference import reference
 from rnnspec import golden
 from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_RNN
 
@@ -30,18 +29,6 @@ CASES = [
     pytest.param(case, id=case.name, marks=pytest.mark.fact(DOCS[case.module]))
     for case in golden.CASES
 ]
-
-
-def assert_matches(results: dict[str, torch.Tensor], stored: dict[str, torch.Tensor], what: str):
-    __tracebackhide__ = True
-    assert sorted(results) == sorted(stored), f"{what}: results {sorted(results)} vs stored"
-    for key, tensor in results.items():
-        torch.testing.assert_close(
-            tensor.double(),
-            stored[key],
-            **golden.TOLERANCE,
-            msg=lambda message, key=key: f"{what}, {key}: {message}",
-        )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -55,13 +42,10 @@ def test_module_reproduces_the_golden_values(case):
     """
     data = golden.load(case)
     assert data["config"] == case.config(), "stored config differs: run rnnspec golden --regenerate"
-    module = golden.build(case)
-    x, hx = golden.inputs(case, module)
-    with torch.no_grad():
-        output, state = module(x, hx)
-    assert output.dtype == torch.float32
-    results = golden.named_results(module, output, state)
-    assert_matches(results, golden.stored_tensors(data), f"torch {torch.__version__}")
+    results = golden.run_module(case)
+    assert results["output"].dtype == torch.float32
+    stored = golden.stored_tensors(data)
+    golden.check_against_reference(results, stored, f"torch {torch.__version__}")
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -73,40 +57,5 @@ def test_golden_values_follow_the_documented_equations(case):
     torch that computed something else (or edited by hand) turns red even
     while the module still agrees with it.
     """
-    data = golden.load(case)
-    module = golden.build(case).double()
-    x, hx = golden.inputs(case, golden.build(case))
-    x = x.double()
-    if hx is not None:
-        hx = tuple(s.double() for s in hx) if isinstance(hx, tuple) else hx.double()
-    with torch.no_grad():
-        output, state = reference(module, x, hx)
-    results = golden.named_results(module, output, state)
-    assert_matches(results, golden.stored_tensors(data), "models.reference (float64)")
-
-
-@pytest.mark.fact(DOCS_RNN)
-def test_every_golden_file_belongs_to_a_case():
-    """specs/golden holds exactly one JSON file per golden case, each naming its case and stating
-    its tolerance and the release that produced it."""
-    files = sorted(path.name for path in golden.GOLDEN_DIR.glob("*.json"))
-    assert files == sorted(f"{case.name}.json" for case in golden.CASES)
-    for case in golden.CASES:
-        data = golden.load(case)
-        assert data["name"] == case.name
-        assert data["tolerance"]["atol"] == golden.TOLERANCE["atol"]
-        assert data["tolerance"]["rtol"] == golden.TOLERANCE["rtol"]
-        assert data["produced_by"]["torch"]
-
-
-@pytest.mark.fact(DOCS_LSTM)
-def test_closed_form_weights_do_not_touch_the_random_generator():
-    """Building a golden module sets every parameter from the formula: two builds are identical
-    whatever the seed, and no parameter keeps its random default."""
-    case = next(c for c in golden.CASES if c.module == "LSTM" and c.options.get("proj_size"))
-    torch.manual_seed(1)
-    first = golden.build(case)
-    torch.manual_seed(2)
-    second = golden.build(case)
-    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
-        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=f"{name} depends on the seed")
+    stored = golden.stored_tensors(golden.load(case))
+    golden.check_against_reference(golden.run_reference(case), stored, "models.reference (float64)")

@@ -252,18 +252,6 @@ CONSTRUCTOR_ERRORS = [
         id="LSTM-num_layers-1.5",
     ),
     pytest.param(
-        lambda: nn.LSTM(FEATURES, HIDDEN, num_layers=2, dropout=1.5),
-        ValueError,
-        r"dropout should be a number in range \[0, 1\]",
-        id="LSTM-dropout-1.5",
-    ),
-    pytest.param(
-        lambda: nn.GRU(FEATURES, HIDDEN, num_layers=2, dropout=-0.5),
-        ValueError,
-        r"dropout should be a number in range \[0, 1\]",
-        id="GRU-dropout-negative",
-    ),
-    pytest.param(
         lambda: nn.LSTM(FEATURES, HIDDEN, proj_size=HIDDEN),
         ValueError,
         r"proj_size has to be smaller than hidden_size",

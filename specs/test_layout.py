@@ -19,15 +19,14 @@ import pytest
 import torch
 from torch import nn
 
-from models.reference import final_states, layer_as_module
-from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_RNN
+from models.reference import cuda_copy, final_states, layer_as_module
+from rnnspec.sources import DOCS_LSTM, DOCS_RNN
 
 MODULES = [
     pytest.param(nn.RNN, id="RNN"),
     pytest.param(nn.LSTM, id="LSTM"),
     pytest.param(nn.GRU, id="GRU"),
 ]
-DOCS = {nn.RNN: DOCS_RNN, nn.LSTM: DOCS_LSTM, nn.GRU: DOCS_GRU}
 GATES = {nn.RNN: 1, nn.LSTM: 4, nn.GRU: 3}  # rows of W_ih per hidden unit: -, (i,f,g,o), (r,z,n)
 SEQ, BATCH, FEATURES, HIDDEN = 6, 3, 4, 5
 
@@ -243,10 +242,7 @@ def test_cuda_layout_matches_cpu_for_bidirectional_batch_first_stacks(module_typ
     cpu = module_type(
         FEATURES, HIDDEN, num_layers=2, bidirectional=True, batch_first=True, dtype=torch.float64
     )
-    cuda = module_type(
-        FEATURES, HIDDEN, num_layers=2, bidirectional=True, batch_first=True, dtype=torch.float64
-    ).cuda()
-    cuda.load_state_dict(cpu.state_dict())
+    cuda = cuda_copy(cpu)
     x = torch.randn(BATCH, SEQ, FEATURES, dtype=torch.float64)  # (N, L, H_in)
     output, state = cpu(x)
     output_cuda, state_cuda = cuda(x.cuda())

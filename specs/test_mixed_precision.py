@@ -8,18 +8,11 @@ matrix products in bfloat16, on hardware that supports it.
 from __future__ import annotations
 
 import pytest
-import torch
 
 from models.lstm_classifier import LSTMClassifier
-from models.training import LSTM_MNIST_BF16, seeded, train_classifier
+from models.training import LSTM_MNIST_BF16, bf16_unsupported_reason, seeded, train_classifier
 from rnnspec.sources import DOCS_AUTOCAST
-from specs.conftest import mkldnn_bf16_supported, training_seeds
-
-NO_CPU_BF16 = (
-    "this CPU ({cap}) has no bfloat16 support in oneDNN "
-    "(torch.ops.mkldnn._is_mkldnn_bf16_supported() is False); there nn.LSTM under CPU autocast "
-    "raises 'could not create a primitive descriptor for the LSTM forward propagation primitive'"
-)
+from specs.conftest import training_seeds
 
 
 @pytest.mark.slow
@@ -30,10 +23,8 @@ def test_lstm_passes_95_percent_under_bfloat16_autocast(
 ):
     """Under `torch.autocast(dtype=torch.bfloat16)` the seed-004 recipe (hidden 128, 2 layers,
     Adam lr 0.01, batch 100, 2 epochs) also classifies more than 95% of the test images."""
-    if device.type == "cpu" and not mkldnn_bf16_supported():
-        pytest.skip(NO_CPU_BF16.format(cap=torch.backends.cpu.get_cpu_capability()))
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        pytest.skip(f"{torch.cuda.get_device_name()} does not support bfloat16")
+    if reason := bf16_unsupported_reason(device):
+        pytest.skip(reason)
     train, test = mnist_train.to(device), mnist_test.to(device)
     accuracies = {}
     for seed in training_seeds(pytestconfig):

@@ -153,10 +153,12 @@ def test_two_layers_give_ten_parameter_tensors(device):
 
 
 @pytest.mark.fact(SEED_000)
-def test_relu_classifier_scores_a_batch_of_any_sequence_length_by_its_last_step(device):
-    """The classifier reads out the hidden state of the last step: its scores equal fc(h_n)."""
+@pytest.mark.parametrize("length", [1, 28, 45])
+def test_relu_classifier_scores_a_batch_of_any_sequence_length_by_its_last_step(device, length):
+    """The classifier reads out the hidden state of the last step: for 1, 28 or 45 steps its
+    scores equal fc(h_n)."""
     model = RNNClassifier(28, 100, 1, 10).to(device)
-    x = torch.rand(6, 28, 28, device=device)
+    x = torch.rand(6, length, 28, device=device)
     _, h_n = model.rnn(x)
     torch.testing.assert_close(model(x), model.fc(h_n[-1]))
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from models.reference import cuda_copy, final_states
 from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_PACK, DOCS_PAD_PACKED
 
 MODULES = [
@@ -42,14 +43,21 @@ def padded_batch(lengths: list[int], device: torch.device | str = "cpu", batch_f
     return x.transpose(0, 1).contiguous() if batch_first else x
 
 
-def final_states(module: nn.RNNBase, state) -> tuple[torch.Tensor, ...]:
-    return state if isinstance(module, nn.LSTM) else (state,)
-
-
 def alone(module: nn.RNNBase, x: torch.Tensor, b: int, length: int):
     """Sequence b of the sequence-first batch x run alone: output (length, D*H), final states."""
     output, state = module(x[:length, b : b + 1])  # batch of one, no padding
     return output[:, 0], tuple(s[:, 0] for s in final_states(module, state))
+
+
+def assert_each_sequence_ran_alone(module, x, lengths, output, state) -> None:
+    """For each sequence b of x: output within its length and the final states equal those of b
+    run alone, and the output past its length is 0 (pad_packed_sequence's padding_value)."""
+    for b, length in enumerate(lengths):
+        expected_output, expected_states = alone(module, x, b, length)
+        torch.testing.assert_close(output[:length, b], expected_output)
+        assert (output[length:, b] == 0).all()
+        for stacked, expected in zip(final_states(module, state), expected_states, strict=True):
+            torch.testing.assert_close(stacked[:, b], expected)
 
 
 @pytest.mark.fact(DOCS_PACK)
@@ -72,12 +80,7 @@ def test_packed_run_equals_each_sequence_run_alone(module_type, bidirectional):
     output, lengths = pad_packed_sequence(packed_output)  # (T, B, D * H), (B,)
 
     assert lengths.tolist() == SORTED_LENGTHS
-    for b, length in enumerate(SORTED_LENGTHS):
-        expected_output, expected_states = alone(module, x, b, length)
-        torch.testing.assert_close(output[:length, b], expected_output)
-        assert (output[length:, b] == 0).all()
-        for stacked, expected in zip(final_states(module, state), expected_states, strict=True):
-            torch.testing.assert_close(stacked[:, b], expected)
+    assert_each_sequence_ran_alone(module, x, SORTED_LENGTHS, output, state)
 
 
 @pytest.mark.fact(DOCS_PAD_PACKED)
@@ -120,12 +123,7 @@ def test_enforce_sorted_false_returns_everything_in_the_original_order(module_ty
     packed_output, state = module(packed)
     output, lengths = pad_packed_sequence(packed_output)
     assert lengths.tolist() == UNSORTED_LENGTHS
-    for b, length in enumerate(UNSORTED_LENGTHS):
-        expected_output, expected_states = alone(module, x, b, length)
-        torch.testing.assert_close(output[:length, b], expected_output)
-        assert (output[length:, b] == 0).all()
-        for stacked, expected in zip(final_states(module, state), expected_states, strict=True):
-            torch.testing.assert_close(stacked[:, b], expected)
+    assert_each_sequence_ran_alone(module, x, UNSORTED_LENGTHS, output, state)
 
 
 @pytest.mark.fact(DOCS_PAD_PACKED)
@@ -216,11 +214,7 @@ def test_cuda_packed_run_matches_cpu(module_type, bidirectional):
     cpu = module_type(
         FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional, dtype=torch.float64
     )
-    cuda = module_type(
-        FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional, dtype=torch.float64
-    )
-    cuda.load_state_dict(cpu.state_dict())
-    cuda = cuda.cuda()
+    cuda = cuda_copy(cpu)
     x = padded_batch(UNSORTED_LENGTHS).double()
     results = []
     for module, inputs in ((cpu, x), (cuda, x.cuda())):

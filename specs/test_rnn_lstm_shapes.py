@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 
+from models.reference import final_states, layer_as_module
 from rnnspec.sources import DOCS_LSTM, DOCS_RNN, SEED_003
 
 SEQ, BATCH, HIDDEN = 100, 30, 200
@@ -106,8 +107,7 @@ def test_hidden_0_is_the_first_layers_forward_and_hidden_1_its_backward_directio
     weights: its two final states must be hidden[0] and hidden[1], in that order.
     """
     deep = nn.RNN(4, 20, num_layers=3, bidirectional=True).to(device)
-    first = nn.RNN(4, 20, num_layers=1, bidirectional=True).to(device)
-    first.load_state_dict({k: v for k, v in deep.state_dict().items() if "_l0" in k})
+    first = layer_as_module(deep, 0)
     x = torch.randn(9, 3, 4, device=device)
     _, hidden = deep(x)
     _, first_hidden = first(x)
@@ -123,7 +123,7 @@ def test_last_output_step_is_the_last_hidden_state(module, layers, device):
     layer's final hidden state, the many-to-one result."""
     layer = module(4, 20, num_layers=layers).to(device)
     output, state = layer(torch.randn(11, 3, 4, device=device))
-    h_n = state[0] if module is nn.LSTM else state
+    h_n = final_states(layer, state)[0]
     torch.testing.assert_close(output[-1], h_n[-1])
 
 
@@ -238,17 +238,9 @@ def test_hidden_of_a_stack_holds_every_layers_last_step(module, device):
     stack = module(4, 20, num_layers=3).to(device)
     x = torch.randn(9, 3, 4, device=device)
     _, state = stack(x)
-    h_n = state[0] if module is nn.LSTM else state
+    h_n = final_states(stack, state)[0]
     layer_input = x
     for k in range(3):
-        single = module(4 if k == 0 else 20, 20).to(device)
-        single.load_state_dict(
-            {
-                name.replace(f"_l{k}", "_l0"): p
-                for name, p in stack.state_dict().items()
-                if name.endswith(f"_l{k}")
-            }
-        )
+        single = layer_as_module(stack, k)
         layer_input, single_state = single(layer_input)
-        single_h = single_state[0] if module is nn.LSTM else single_state
-        torch.testing.assert_close(h_n[k], single_h[0])
+        torch.testing.assert_close(h_n[k], final_states(single, single_state)[0][0])
