@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,6 +20,7 @@ import torch
 pytest_plugins = ("rnnspec.report",)
 
 CUDA = torch.cuda.is_available()
+CUDA_DEVICES = list(range(torch.cuda.device_count())) if CUDA else []
 NO_CUDA_REASON = "needs a CUDA device: torch.cuda.is_available() is False on this machine"
 
 # Every device-parametrized fact runs on CPU, and on CUDA where one exists.
@@ -42,9 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", None)
     if worker is not None:
-        # Share the cores among the xdist workers instead of oversubscribing them. (Measured
-        # on 2 cores: giving the training worker both threads while the other worker runs
-        # was slower, 163 s against 147 s for the whole suite; so was a serial run, 147 s.)
+        # Share the cores among the xdist workers instead of oversubscribing them (on 2 cores,
+        # giving the training worker both threads while the other worker ran made the whole
+        # suite slower).
         cores = os.cpu_count() or 1
         torch.set_num_threads(max(1, cores // int(worker["workercount"])))
     from hypothesis import settings
@@ -120,10 +122,9 @@ def _isolated_rng() -> None:
     for CUDA, XPU and MTIA, each recording a stack trace, which cost about 3 ms per test
     (a tenth of the fast suite). CUDA generators are forked and seeded only where CUDA exists.
     """
-    cuda_devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=cuda_devices):
+    with torch.random.fork_rng(devices=CUDA_DEVICES):
         torch.default_generator.manual_seed(0)
-        if cuda_devices:
+        if CUDA_DEVICES:
             torch.cuda.manual_seed_all(0)
         yield
 
@@ -137,3 +138,19 @@ def device(request: pytest.FixtureRequest) -> torch.device:
 @pytest.fixture(scope="session")
 def profile(pytestconfig: pytest.Config) -> str:
     return pytestconfig.getoption("--profile")
+
+
+@pytest.fixture(scope="session")
+def mnist_root(pytestconfig: pytest.Config) -> Path:
+    """The verified MNIST folder, for specs and benchmarks alike. Skips when nothing was
+    configured and none is found; an explicitly configured folder (--mnist-root,
+    RNNSPEC_MNIST_ROOT) that is missing or corrupt is an error, not a skip."""
+    from models.data import MNISTNotFoundError, prepare_mnist, resolve_root
+
+    folder, how = resolve_root(pytestconfig.getoption("--mnist-root"))
+    try:
+        return prepare_mnist(folder, download=pytestconfig.getoption("--download-mnist"))
+    except MNISTNotFoundError as error:
+        if how == "default":
+            pytest.skip(f"needs MNIST: {error}")
+        raise

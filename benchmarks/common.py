@@ -1,4 +1,4 @@
-"""Helpers the benchmark files share: device synchronisation and rates in extra_info."""
+"""Helpers the benchmark files share: device synchronisation and what extra_info records."""
 
 from __future__ import annotations
 
@@ -14,14 +14,12 @@ def synchronize(device: torch.device) -> None:
 
 
 def record(benchmark: Any, role: str, device: torch.device, flop: int | None = None, **info: Any):
-    """Put the role, device and FLOP count in extra_info, and GFLOP/s of the median if timed.
+    """Put the role, device and FLOP count in extra_info; rnnspec.bench.gflops turns the count
+    and the median into GFLOP/s.
 
     `role` is what rnnspec.bench's summary looks a benchmark up by (training_fact,
     tutorial_loop, bare_compute, matmul, lstm_training_rate, forward, forward_backward).
-    Under --benchmark-disable (or xdist) the function ran once untimed: no rate then.
     """
     benchmark.extra_info.update(role=role, device=device.type, **info)
     if flop is not None:
         benchmark.extra_info["flop"] = flop
-        if benchmark.stats is not None:
-            benchmark.extra_info["gflops"] = flop / benchmark.stats.stats.median / 1e9

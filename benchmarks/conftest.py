@@ -8,12 +8,10 @@ training N times; the default is one round, each one takes about a minute.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import torch
 
-from models.data import MNISTNotFoundError, prepare_mnist, resolve_root
 from models.training import mkldnn_bf16_supported
 
 ROUNDS_ENV = "RNNSPEC_BENCH_ROUNDS"
@@ -47,19 +45,3 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 @pytest.fixture(scope="session")
 def bench_rounds(pytestconfig: pytest.Config) -> int:
     return max(1, pytestconfig.getoption("--bench-rounds"))
-
-
-@pytest.fixture(scope="session")
-def mnist_root(pytestconfig: pytest.Config) -> Path:
-    """The verified MNIST folder; skips when none is configured or found, as the specs do.
-
-    An explicitly configured folder (--mnist-root, RNNSPEC_MNIST_ROOT) that is missing
-    or corrupt is an error, not a skip.
-    """
-    folder, how = resolve_root(pytestconfig.getoption("--mnist-root"))
-    try:
-        return prepare_mnist(folder, download=pytestconfig.getoption("--download-mnist"))
-    except MNISTNotFoundError as error:
-        if how == "default":
-            pytest.skip(f"needs MNIST: {error}")
-        raise

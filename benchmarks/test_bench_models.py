@@ -1,7 +1,7 @@
 """Forward and forward+backward of each seed model at its documented size, and matmul peaks.
 
 Every model benchmark records its matrix-product FLOP count (rnnspec.bench's
-formulas) and GFLOP/s of the median in extra_info; the matmul benchmarks give
+formulas) in extra_info, from which `rnnspec bench` computes GFLOP/s; the matmul benchmarks give
 the rates those are held against, measured on the same machine.
 """
 
@@ -21,6 +21,7 @@ from models.rnn_classifier import RNNClassifier
 from rnnspec.bench import (
     TRAINING_STEP_FACTOR,
     linear_forward_flop,
+    lstm_classifier_forward_flop,
     matmul_flop,
     recurrent_forward_flop,
 )
@@ -37,12 +38,6 @@ class ModelCase:
     per_step_targets: bool = False  # CharRNN: a class per time step, not per sequence
 
 
-def _lstm_classifier_flop(n: int, length: int, hidden: int) -> int:
-    return recurrent_forward_flop("lstm", n, length, 28, hidden, 2) + linear_forward_flop(
-        n, hidden, 10
-    )
-
-
 CASES = [
     ModelCase(
         "relu-rnn-1x100-seed000",
@@ -54,19 +49,19 @@ CASES = [
         "lstm-2x128-seed004",
         lambda: LSTMClassifier(28, 128, 2, 10),
         (100, 28, 28),
-        _lstm_classifier_flop(100, 28, 128),
+        lstm_classifier_forward_flop(100, 28, 128),
     ),
     ModelCase(
         "lstm-2x256-seed002-x2x20",
         lambda: LSTMClassifier(28, 256, 2, 10),
         (2, 20, 28),
-        _lstm_classifier_flop(2, 20, 256),
+        lstm_classifier_forward_flop(2, 20, 256),
     ),
     ModelCase(
         "lstm-2x256-seed002-batch100",
         lambda: LSTMClassifier(28, 256, 2, 10),
         (100, 28, 28),
-        _lstm_classifier_flop(100, 28, 256),
+        lstm_classifier_forward_flop(100, 28, 256),
     ),
     ModelCase(
         "char-rnn-10-seed001",

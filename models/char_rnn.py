@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models._checks import check_sequence_batch
+
 SAMPLE = "if you want you"
 
 
@@ -71,8 +73,6 @@ class CharRNN(nn.Module):
         Raises for any other shape or dtype (see models._checks); a NaN at step t
         of one sample makes that sample's outputs NaN from step t on, and nothing else.
         """
-        from models._checks import check_sequence_batch
-
         check_sequence_batch(x, self.vocab_size, type(self).__name__, self.rnn.weight_ih_l0.dtype)
         out, _ = self.rnn(x)
         return out

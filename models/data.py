@@ -183,15 +183,21 @@ def prepare_mnist(root: str | os.PathLike[str] | None = None, download: bool = F
 def load_mnist(
     root: str | os.PathLike[str] | None = None, train: bool = True, download: bool = False
 ) -> SequenceDataset:
-    """MNIST's training (60,000) or test (10,000) split as 28-step sequences in [0, 1].
+    """MNIST's training (60,000) or test (10,000) split as 28-step sequences in [0, 1], read
+    from the raw files once `prepare_mnist` has found (or fetched) and verified them."""
+    return read_split(prepare_mnist(root, download), train)
+
+
+def read_split(folder: Path, train: bool = True) -> SequenceDataset:
+    """One split from a folder that `prepare_mnist` has already verified (no second checksum).
 
     The pixels are those of seed 004's `transforms.ToTensor()` (uint8 / 255),
-    converted once for the whole split instead of image by image. They are read
-    from the raw files `prepare_mnist` just verified, with torchvision's IDX reader.
+    converted once for the whole split instead of image by image, read with
+    torchvision's IDX reader.
     """
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
-    raw = raw_folder(prepare_mnist(root, download))
+    raw = raw_folder(folder)
     prefix = "train" if train else "t10k"
     images = read_image_file(str(raw / f"{prefix}-images-idx3-ubyte"))  # (N, 28, 28) uint8
     labels = read_label_file(str(raw / f"{prefix}-labels-idx1-ubyte"))  # (N,) int64

@@ -80,6 +80,13 @@ def recurrent_forward_flop(
     return total
 
 
+def lstm_classifier_forward_flop(batch: int, length: int, hidden: int) -> int:
+    """One forward pass of the seed models' 2-layer LSTMClassifier (28 features, 10 classes)."""
+    return recurrent_forward_flop("lstm", batch, length, 28, hidden, 2) + linear_forward_flop(
+        batch, hidden, 10
+    )
+
+
 def linear_forward_flop(batch: int, in_features: int, out_features: int) -> int:
     """FLOPs of nn.Linear on [batch, in_features]: 2 * batch * in * out (bias not counted)."""
     return 2 * batch * in_features * out_features
@@ -99,6 +106,19 @@ def save_name(quick: bool = False) -> str:
     import torch
 
     return f"torch-{torch.__version__}" + ("-quick" if quick else "")
+
+
+def benchmark_options(out_json: Path) -> list[str]:
+    """pytest options of every benchmark run: one process (timings undisturbed by xdist
+    workers), benchmarks only, results as JSON in `out_json`."""
+    return [
+        "-p",
+        "no:xdist",
+        "-o",
+        f"addopts={addopts_without_xdist()}",
+        "--benchmark-only",
+        f"--benchmark-json={out_json}",
+    ]
 
 
 def addopts_without_xdist(ini: Path = REPO_ROOT / "pytest.ini") -> str:
@@ -135,14 +155,9 @@ def pytest_args(
     """The pytest command line of `rnnspec bench`."""
     args = [
         str(BENCH_DIR),
-        "-p",
-        "no:xdist",
-        "-o",
-        f"addopts={addopts_without_xdist()}",
-        "--benchmark-only",
+        *benchmark_options(LATEST_JSON),
         f"--benchmark-storage=file://{RESULTS_DIR}",
         f"--benchmark-save={save or save_name(quick)}",
-        f"--benchmark-json={LATEST_JSON}",
     ]
     if quick:
         args += ["-m", "not slow"]
@@ -173,7 +188,7 @@ def benchmark_medians(path: str | Path) -> list[dict[str, Any]]:
     return [
         {
             "name": b["name"] if names.count(b["name"]) == 1 else b["fullname"],
-            "median_s": float(b["stats"]["median"]),
+            "median_s": median_s(b),
         }
         for b in benchmarks
     ]
@@ -248,7 +263,8 @@ def _rate_ratio(name: str, device: str, rate: dict | None, matmuls: list[dict[st
     best = max(matmuls, key=lambda b: gflops(b) or 0.0, default=None)
     value = None
     if rate is not None and best is not None:
-        value = (gflops(rate) or 0.0) / (gflops(best) or float("inf"))
+        top, bottom = gflops(rate), gflops(best)
+        value = top / bottom if top is not None and bottom else None
     return Ratio(
         name,
         device,

@@ -357,7 +357,15 @@ def prepare_env(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> bool:
     return True
 
 
-REPORT_FILES = ("report.json", "report.md", "training_curves.png", "install.log", "suite.log")
+REPORT_FILES = (
+    "report.json",
+    "report.md",
+    "training_curves.png",
+    "install.log",
+    "suite.log",
+    "benchmarks.json",
+    "bench.log",
+)
 
 
 def run_release(release: str, config: MatrixConfig, runner: Runner) -> ReleaseRun:
@@ -377,10 +385,10 @@ def run_release(release: str, config: MatrixConfig, runner: Runner) -> ReleaseRu
         run.status = NOT_INSTALLED
         _say(release, f"not installed ({run.env_seconds} s)")
         return run
-    # "--opt=DIR": pytest would take an existing DIR given alone for a test path and look
-    # for its rootdir and pytest.ini there, not in the checkout.
     argv = [str(env_python(Path(run.env))), "-m", "rnnspec", "check", f"--report-dir={report_dir}"]
     if config.mnist_root is not None:
+        # "--opt=DIR": pytest would take an existing DIR given alone for a test path and look
+        # for its rootdir and pytest.ini there, not in the checkout.
         argv.append(f"--mnist-root={config.mnist_root.resolve()}")
     argv += config.pytest_args
     _say(release, "running the suite")
@@ -422,21 +430,16 @@ def benchmark_command(env: Path, out_json: Path) -> list[str]:
     Rounds follow pytest-benchmark's defaults (up to 1 s per benchmark); nothing is
     saved under benchmarks/results/, which holds this checkout's own runs.
     """
-    from rnnspec.bench import addopts_without_xdist
+    from rnnspec.bench import benchmark_options
 
     return [
         str(env_python(env)),
         "-m",
         "pytest",
         "benchmarks/test_bench_models.py",
-        "-p",
-        "no:xdist",
-        "-o",
-        f"addopts={addopts_without_xdist()}",
-        "--benchmark-only",
-        f"--benchmark-json={out_json}",
+        *benchmark_options(out_json),
         "-k",
-        "cpu and (test_forward or test_forward_backward)",
+        "cpu and test_forward",  # test_forward and test_forward_backward
         "-q",
     ]
 
@@ -446,8 +449,7 @@ def run_benchmarks(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> Non
     from rnnspec.bench import benchmark_medians, merge_into_report
 
     report_dir = Path(run.report_dir)
-    out_json = report_dir / "benchmarks.json"
-    out_json.unlink(missing_ok=True)
+    out_json = report_dir / "benchmarks.json"  # removed with the stale report (REPORT_FILES)
     _say(run.torch, "timing the seed models")
     result = runner(
         benchmark_command(Path(run.env), out_json),

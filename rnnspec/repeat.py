@@ -72,7 +72,8 @@ def run_pytest(seed: int, pytest_args: Sequence[str], junit: Path) -> int:
 
 
 def read_outcomes(junit: Path) -> dict[str, str]:
-    """Each test's outcome in a JUnit XML file: passed, failed, error or skipped (or xfailed)."""
+    """Each test's outcome in a JUnit XML file: passed, failed, error or skipped (JUnit reports
+    xfail as skipped)."""
     if not junit.is_file():
         return {}
     outcomes = {}

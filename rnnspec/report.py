@@ -262,7 +262,8 @@ def _cell(text: str | None) -> str:
 
 
 def verdict(summary: dict[str, int], exitstatus: int) -> str:
-    """The report's headline: never "passed" for facts that did not run or a run that failed."""
+    """The report's headline: "FAILED" when a fact failed, never a bare "passed" when no fact ran
+    or pytest exited non-zero (it then says which status)."""
     total = sum(summary.values())
     if summary["failed"]:
         return "FAILED"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from models.data import MNISTNotFoundError, SequenceDataset, load_mnist, prepare_mnist, resolve_root
+from models.data import SequenceDataset, read_split
 from models.lstm_classifier import LSTMClassifier
 from models.rnn_classifier import RNNClassifier
 from models.training import LSTM_MNIST, RNN_MNIST, TrainingLog, seeded, train_classifier
@@ -27,27 +27,13 @@ TRAINING_SEEDS = {"default": (0,), "deep": (0, 1, 2, 3)}
 
 
 @pytest.fixture(scope="session")
-def mnist_root(pytestconfig: pytest.Config) -> Path:
-    """The verified MNIST folder. Skips when nothing was configured and none is found;
-    an explicitly configured folder that is missing or corrupt is an error."""
-    option = pytestconfig.getoption("--mnist-root")
-    folder, how = resolve_root(option)
-    try:
-        return prepare_mnist(folder, download=pytestconfig.getoption("--download-mnist"))
-    except MNISTNotFoundError as error:
-        if how == "default":
-            pytest.skip(str(error))
-        raise
-
-
-@pytest.fixture(scope="session")
 def mnist_train(mnist_root: Path) -> SequenceDataset:
-    return load_mnist(mnist_root, train=True)
+    return read_split(mnist_root, train=True)
 
 
 @pytest.fixture(scope="session")
 def mnist_test(mnist_root: Path) -> SequenceDataset:
-    return load_mnist(mnist_root, train=False)
+    return read_split(mnist_root, train=False)
 
 
 def training_seeds(config: pytest.Config) -> tuple[int, ...]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import pickle
 from pathlib import Path
 
@@ -224,4 +223,3 @@ def test_saved_file_is_readable_by_plain_torch_load_with_weights_only(tmp_path: 
     path = save_checkpoint(model, tmp_path / "model.ckpt")
     state = torch.load(path, weights_only=True)
     assert state.keys() == model.state_dict().keys()
-    assert os.path.getsize(path) > 0

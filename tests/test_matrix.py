@@ -188,7 +188,7 @@ def test_matrix_builds_each_env_runs_the_suite_and_merges_the_reports(tmp_path: 
     for run in runs:  # each release timed the seed models; the page shows the medians
         medians = json.loads(Path(run.report or "").read_text())["benchmarks"]
         assert medians == [{"name": BENCH_NAME, "median_s": fake.bench_medians[run.torch]}]
-    assert f"`{BENCH_NAME}`" in page or BENCH_NAME in page
+    assert f"| `{BENCH_NAME}` | 10 ms | 13 ms | 1.30x |" in page  # 2.6.0 over 2.5.1
 
 
 def test_a_healthy_env_is_reused_without_installing(tmp_path: Path) -> None:
@@ -242,8 +242,6 @@ def test_a_suite_that_ends_without_a_report_is_recorded(
 
 def test_a_failed_run_without_facts_crashed_rather_than_failed(tmp_path: Path) -> None:
     """Under xdist a collection error exits 1, like a failure; with no fact it checked nothing."""
-    (run,) = run_matrix(config_for(tmp_path, ["2.6.0"]), FakeUv(outcomes={"2.6.0": {}}))
-    assert run.exit_code == 0  # the fake exits 1 only when a fact failed
     fake = FakeUv(outcomes={"2.6.0": {}})
     fake.empty_exit = 1
     (run,) = run_matrix(config_for(tmp_path, ["2.6.0"]), fake)

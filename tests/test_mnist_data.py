@@ -332,7 +332,7 @@ def test_interrupted_download_leaves_no_file_a_later_run_trusts(
 def _prepare_in_worker(root: str, log: str) -> str:
     """One xdist-like worker: fake checksums, a slow fake download that logs each call."""
     mp = pytest.MonkeyPatch()
-    mp.setattr(data, "RAW_FILES", FAKE_RAW_FILES)
+    use_fake_mnist(mp)
 
     def slow_download(dataset: torchvision.datasets.MNIST) -> None:
         with open(log, "a") as f:
@@ -384,7 +384,7 @@ def test_uses_mnist(mnist_root):
 
 
 @pytest.fixture
-def spec_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def spec_suite(pytester: pytest.Pytester) -> pytest.Pytester:
     """A copy of the suite's conftest files and pytest.ini, with one spec that needs MNIST."""
     shutil.copy(REPO / "pytest.ini", pytester.path / "pytest.ini")
     shutil.copy(REPO / "conftest.py", pytester.path / "conftest.py")

@@ -159,8 +159,9 @@ def test_cli_passes_unknown_arguments_to_pytest(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(repeat_module, "run_pytest", runner)
     status = main(["repeat", "--runs", "2", "--seed", "5", "tests/", "-m", "not slow", "-n", "2"])
     assert status == 0
-    assert runner.calls == [(5, ["tests/", "-m", "not slow", "-n", "2"])] * 1 + [
-        (6, ["tests/", "-m", "not slow", "-n", "2"])
+    assert runner.calls == [
+        (5, ["tests/", "-m", "not slow", "-n", "2"]),
+        (6, ["tests/", "-m", "not slow", "-n", "2"]),
     ]
 
 
