@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from models.training import retain_freed_memory
+
+    retain_freed_memory()  # every process of the run, the xdist workers included
     worker = getattr(config, "workerinput", None)
     if worker is not None:
         # Share the cores among the xdist workers instead of oversubscribing them (on 2 cores,
