@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from models.reference import final_states, layer_as_module
-from rnnspec.sources import DOCS_LSTM, DOCS_RNN, SEED_003
+from rnnspec.sources import DOCS_LSTM, SEED_003
 
 SEQ, BATCH, HIDDEN = 100, 30, 200
 
@@ -199,17 +199,6 @@ def test_tanh_rnn_gradient_vanishes_over_100_steps_and_an_lstm_keeps_far_more():
     lstm = math.exp(sum(math.log(gradient_kept_over(nn.LSTM, s, SEQ - 1)) for s in seeds) / 2)
     assert rnn < 1e-15, f"tanh RNN kept {rnn:.3g} of the gradient over 99 steps"
     assert lstm > 100 * rnn, f"LSTM kept {lstm:.3g}, tanh RNN {rnn:.3g}"
-
-
-@pytest.mark.fact(DOCS_RNN)
-def test_bidirectional_output_concatenates_forward_then_backward(device):
-    """A bidirectional layer's output is [forward, backward] on the feature axis: the first
-    hidden_size features at the last step are hidden[0], the last hidden_size at the first
-    step are hidden[1]."""
-    layer = nn.RNN(4, 20, bidirectional=True).to(device)
-    output, hidden = layer(torch.randn(9, 3, 4, device=device))
-    torch.testing.assert_close(output[-1, :, :20], hidden[0])
-    torch.testing.assert_close(output[0, :, 20:], hidden[1])
 
 
 @pytest.mark.fact(DOCS_LSTM)
