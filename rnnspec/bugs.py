@@ -1,0 +1,40 @@
+"""The ledger of known upstream bugs: each a record a fact names with `bug=`.
+
+A fact that names a bug states the promised behaviour; where the installed release is in
+the bug's affected range, the plugin expects that promise to be broken exactly as the bug
+says (`known_bug.expected()`), reports the fact as "known_bug", and lists the bug in the
+report's own section. The day a release in that range behaves correctly, the fact fails
+with "fixed in <release>" instead of passing quietly; outside the range a reappearance of
+the bug is an ordinary failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.specifiers import SpecifierSet
+
+from rnnspec.releases import installed
+
+
+@dataclass(frozen=True)
+class KnownBug:
+    """One upstream bug: where it is reported, what goes wrong, and which releases have it."""
+
+    issue: str  # the upstream issue (a URL)
+    summary: str  # the wrong behaviour, in one sentence
+    affects: str  # PEP 440 specifiers over `package`'s releases that have it, e.g. ">=2.0,<2.15"
+    package: str = "torch"
+    fixed_by: str | None = None  # the pull request that fixes it, where known
+    measured: str = ""  # where it was reproduced, e.g. "2.2.2, 2.9.1 and 2.14.1 (exit 139)"
+
+    def holds_here(self) -> bool:
+        """Whether the installed release of `package` is in the affected range."""
+        release = installed(self.package)
+        return release is not None and release in SpecifierSet(self.affects)
+
+    @property
+    def number(self) -> str:
+        """The issue as owner/repo#N, for one-line mentions."""
+        parts = self.issue.rstrip("/").split("/")
+        return f"{parts[-4]}/{parts[-3]}#{parts[-1]}" if len(parts) >= 4 else self.issue
