@@ -1,23 +1,22 @@
-"""Suite controls: options, devices, the report header, and test independence.
+"""Suite controls: process-wide settings, devices, the report header, and test independence.
 
-Options (all also usable from `rnnspec check`):
-  --mnist-root DIR   folder holding MNIST/raw/ (else $RNNSPEC_MNIST_ROOT, else
-                     $TORCH_HOME/datasets); an explicit folder that is broken is an error
-  --download-mnist   let torchvision download MNIST into that folder (needs the network)
-  --profile deep     train over several seeds and run more hypothesis examples
-  --report-dir DIR   write the fact report (Markdown, JSON, PNG) there
+The options (`--mnist-root DIR`, `--download-mnist`, `--profile`, `--report-dir DIR`),
+the `fact` mark, the citation check and the report live in the plugin,
+`rnnspec/plugin.py`; this file holds what every process of a run sets for itself.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-pytest_plugins = ("rnnspec.report",)
+pytest_plugins = ("rnnspec.plugin",)
 
 CUDA = torch.cuda.is_available()
 CUDA_DEVICES = list(range(torch.cuda.device_count())) if CUDA else []
@@ -26,24 +25,33 @@ NO_CUDA_REASON = "needs a CUDA device: torch.cuda.is_available() is False on thi
 # Every device-parametrized fact runs on CPU, and on CUDA where one exists.
 DEVICES = ("cpu", pytest.param("cuda", marks=pytest.mark.gpu))
 
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("rnnspec")
-    group.addoption("--mnist-root", default=None, help="folder holding MNIST/raw/")
-    group.addoption(
-        "--download-mnist", action="store_true", help="allow torchvision to download MNIST"
-    )
-    group.addoption(
-        "--profile",
-        choices=("default", "deep"),
-        default=os.environ.get("RNNSPEC_PROFILE", "default"),
-        help="deep: training facts over several seeds, more hypothesis examples",
-    )
+
+def retain_freed_memory() -> bool:
+    """Let this process reuse the memory a training step frees instead of handing it back.
+
+    glibc serves each large tensor of a step with a fresh mmap and unmaps it
+    when the tensor dies, so the next step faults every page in again (about
+    12,000 page faults and half the CPU time in the kernel per nn.LSTM step of
+    seed 004's recipe on a 2-core VM). Blocks up to 32 MiB from the heap, and a
+    heap that is trimmed only above 1 GiB free, remove those faults; the
+    arithmetic is untouched. Process-wide and only on glibc: returns whether it
+    was applied (False on macOS, Windows, musl). Programs started outside pytest
+    (benchmarks.interleaved) call it from here: `from conftest import retain_freed_memory`.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    settings = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30), (_M_TOP_PAD, 64 << 20))
+    return all(mallopt(parameter, value) == 1 for parameter, value in settings)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from models.training import retain_freed_memory
-
     retain_freed_memory()  # every process of the run, the xdist workers included
     worker = getattr(config, "workerinput", None)
     if worker is not None:
@@ -63,14 +71,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     import torchvision
 
     from models.data import resolve_root
+    from rnnspec.machine import cpu_capability
 
     root, how = resolve_root(config.getoption("--mnist-root"))
     return [
         f"torch {torch.__version__}, torchvision {torchvision.__version__}, "
         f"Python {platform.python_version()}",
         f"CPU threads {torch.get_num_threads()}, CPU capability "
-        f"{torch.backends.cpu.get_cpu_capability()}, CUDA "
-        + (torch.cuda.get_device_name() if CUDA else "not available"),
+        f"{cpu_capability()}, CUDA " + (torch.cuda.get_device_name() if CUDA else "not available"),
         f"MNIST root {root} ({how}), profile {config.getoption('--profile')}",
     ]
 
@@ -145,15 +153,20 @@ def profile(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def mnist_root(pytestconfig: pytest.Config) -> Path:
-    """The verified MNIST folder, for specs and benchmarks alike. Skips when nothing was
-    configured and none is found; an explicitly configured folder (--mnist-root,
-    RNNSPEC_MNIST_ROOT) that is missing or corrupt is an error, not a skip."""
+    """The verified MNIST folder, for specs and benchmarks alike.
+
+    Skips when nothing was configured and none is found. A folder named explicitly
+    (--mnist-root, RNNSPEC_MNIST_ROOT) that is missing or corrupt, and a download that
+    fails, raise an `EnvironmentProblem`: the facts that need MNIST are reported as
+    "error" with the fix, not as failed.
+    """
     from models.data import MNISTNotFoundError, prepare_mnist, resolve_root
 
     folder, how = resolve_root(pytestconfig.getoption("--mnist-root"))
+    download = pytestconfig.getoption("--download-mnist")
     try:
-        return prepare_mnist(folder, download=pytestconfig.getoption("--download-mnist"))
+        return prepare_mnist(folder, download=download)
     except MNISTNotFoundError as error:
-        if how == "default":
+        if how == "default" and not download:
             pytest.skip(f"needs MNIST: {error}")
         raise

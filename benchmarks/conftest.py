@@ -12,7 +12,7 @@ import os
 import pytest
 import torch
 
-from models.training import mkldnn_bf16_supported
+from rnnspec.machine import cpu_capability, mkldnn_bf16_supported
 
 ROUNDS_ENV = "RNNSPEC_BENCH_ROUNDS"
 
@@ -35,7 +35,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     machine_info["torch"] = {
         "version": torch.__version__,
         "torchvision": torchvision.__version__,
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_capability": cpu_capability(),
         "num_threads": torch.get_num_threads(),
         "mkldnn_bf16": mkldnn_bf16_supported(),
         "cuda_device": torch.cuda.get_device_name() if torch.cuda.is_available() else None,

@@ -31,11 +31,11 @@ from models.training import (
     LSTM_MNIST_BF16,
     Recipe,
     TrainingLog,
-    bf16_unsupported_reason,
     seeded,
     train_classifier,
 )
 from rnnspec.bench import TRAINING_STEP_FACTOR, lstm_classifier_forward_flop
+from rnnspec.machine import bf16_unsupported_reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="training")]
 

@@ -14,6 +14,11 @@ shape (or dtype) they expected and which they received:
 - a floating dtype other than the model's (float64 into a float32 model):
   TypeError naming both dtypes, except under `torch.autocast`, which casts.
 
+The models' `forward` runs these checks in eager mode and when traced, and skips them
+under `torch.jit.script` (`torch.jit.is_scripting()`): TorchScript cannot compile the
+Python that formats the messages, so each model keeps its call in a `@torch.jit.unused`
+method, which the compiler replaces by a stub and never calls.
+
 Values are not checked. NaN (or inf) in the input is computed with, not
 rejected: it spreads to every later time step of its own sample, so a
 many-to-one classifier returns NaN scores for that sample, while every other
@@ -24,6 +29,17 @@ sample is its own row of every matrix product).
 from __future__ import annotations
 
 import torch
+
+
+def autocast_enabled(device_type: str) -> bool:
+    """Whether autocast is on for `device_type`. `torch.is_autocast_enabled(device_type)`
+    exists from torch 2.4; before, CPU autocast had its own query."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: is_autocast_enabled() takes no argument (it means CUDA)
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return torch.is_autocast_enabled()
 
 
 def check_sequence_batch(
@@ -59,7 +75,7 @@ def check_sequence_batch(
             f"{model} expects a floating-point input {expected}, got dtype {x.dtype}; "
             "convert images with .float() / 255"
         )
-    if dtype is not None and x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):
+    if dtype is not None and x.dtype != dtype and not autocast_enabled(x.device.type):
         raise TypeError(
             f"{model} has {dtype} parameters but got {x.dtype} input of shape {list(x.shape)}; "
             f"convert the input with x.to({dtype}) or the model with model.to({x.dtype})"

@@ -67,13 +67,20 @@ class CharRNN(nn.Module):
         self.hidden_size = vocab_size if hidden_size is None else hidden_size
         self.rnn = nn.RNN(vocab_size, self.hidden_size, batch_first=True)
 
+    @torch.jit.unused
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise unless x is a non-empty float batch of this model's dtype (models._checks)."""
+        check_sequence_batch(x, self.vocab_size, type(self).__name__, self.rnn.weight_ih_l0.dtype)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs [N, L, hidden_size] for one-hot x [N, L, vocab_size].
 
-        Raises for any other shape or dtype (see models._checks); a NaN at step t
-        of one sample makes that sample's outputs NaN from step t on, and nothing else.
+        Raises for any other shape or dtype, except when scripted (see models._checks);
+        a NaN at step t of one sample makes that sample's outputs NaN from step t on, and
+        nothing else.
         """
-        check_sequence_batch(x, self.vocab_size, type(self).__name__, self.rnn.weight_ih_l0.dtype)
+        if not torch.jit.is_scripting():  # scripted: no checks (models._checks)
+            self.check_input(x)
         out, _ = self.rnn(x)
         return out
 

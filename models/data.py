@@ -16,12 +16,15 @@ test workers can prepare one folder at once and only the first one fetches.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from filelock import FileLock
+
+from rnnspec.environment import EnvironmentProblem, NetworkUnavailable
 
 ROOT_ENV = "RNNSPEC_MNIST_ROOT"
 
@@ -41,12 +44,32 @@ FIX_HINT = (
 )
 
 
-class MNISTNotFoundError(FileNotFoundError):
+CORRUPT_FIX = "Delete it and rerun with --download-mnist, or copy a good file there."
+DOWNLOAD_FIX = (
+    "pass --mnist-root DIR (a folder holding MNIST/raw/), or run where the MNIST mirrors "
+    "are reachable"
+)
+
+
+class MNISTNotFoundError(EnvironmentProblem, FileNotFoundError):
     """The MNIST files are not in the folder searched, and no download was asked for."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, fix=FIX_HINT)
 
-class MNISTCorruptError(RuntimeError):
+
+class MNISTCorruptError(EnvironmentProblem, RuntimeError):
     """A raw MNIST file exists but its size or checksum is wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, fix=CORRUPT_FIX)
+
+
+class MNISTDownloadError(NetworkUnavailable):
+    """A download was asked for and failed: no network, a mirror down, a bad transfer."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, fix=DOWNLOAD_FIX)
 
 
 @dataclass(frozen=True)
@@ -122,14 +145,12 @@ def verify_raw_files(root: Path) -> None:
         if actual_size != size:
             raise MNISTCorruptError(
                 f"MNIST file {path} has {actual_size} bytes, expected {size} "
-                "(truncated or wrong file). Delete it and rerun with --download-mnist, "
-                "or copy a good file there."
+                f"(truncated or wrong file). {CORRUPT_FIX}"
             )
         actual_md5 = _md5(path)
         if actual_md5 != md5:
             raise MNISTCorruptError(
-                f"MNIST file {path} has MD5 {actual_md5}, expected {md5} (corrupted). "
-                "Delete it and rerun with --download-mnist, or copy a good file there."
+                f"MNIST file {path} has MD5 {actual_md5}, expected {md5} (corrupted). {CORRUPT_FIX}"
             )
 
 
@@ -140,12 +161,22 @@ def download_raw_files(folder: Path) -> None:
     MD5 and unpacks it. It is called on an instance built without `__init__`,
     because `__init__` would load a split into memory and, when legacy
     `processed/*.pt` files exist, return before downloading anything.
+
+    A failed download raises MNISTDownloadError, an environment problem: torchvision
+    gathers what each mirror answered into a RuntimeError, and lets DNS, socket and
+    HTTP errors it does not expect through as they are.
     """
     from torchvision.datasets import MNIST
 
     downloader = MNIST.__new__(MNIST)
     downloader.root = str(folder)
-    downloader.download()
+    try:
+        downloader.download()
+    except (OSError, RuntimeError, http.client.HTTPException) as error:  # URLError is an OSError
+        reason = " ".join(str(error).split())[:500]
+        raise MNISTDownloadError(
+            f"MNIST could not be downloaded into {raw_folder(folder)}: {reason}"
+        ) from error
 
 
 def prepare_mnist(root: str | os.PathLike[str] | None = None, download: bool = False) -> Path:

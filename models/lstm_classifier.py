@@ -34,12 +34,18 @@ class LSTMClassifier(nn.Module):
         self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
         self.fc = nn.Linear(hidden_size, num_classes)
 
+    @torch.jit.unused
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise unless x is a non-empty float batch of this model's dtype (models._checks)."""
+        check_sequence_batch(x, self.input_size, type(self).__name__, self.fc.weight.dtype)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores [N, num_classes] for x [N, L, input_size]; any L >= 1 works.
 
-        Raises for any other shape or dtype (see models._checks); a NaN in one
-        sample makes that sample's scores NaN and leaves the others unchanged.
+        Raises for any other shape or dtype, except when scripted (see models._checks);
+        a NaN in one sample makes that sample's scores NaN and leaves the others unchanged.
         """
-        check_sequence_batch(x, self.input_size, type(self).__name__, self.fc.weight.dtype)
+        if not torch.jit.is_scripting():  # scripted: no checks (models._checks)
+            self.check_input(x)
         out, _ = self.lstm(x)  # (N, L, hidden_size); zero (h0, c0) by default
         return self.fc(out[:, -1, :])  # (N, num_classes)

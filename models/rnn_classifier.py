@@ -44,12 +44,18 @@ class RNNClassifier(nn.Module):
         )
         self.fc = nn.Linear(hidden_dim, output_dim)
 
+    @torch.jit.unused
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise unless x is a non-empty float batch of this model's dtype (models._checks)."""
+        check_sequence_batch(x, self.input_dim, type(self).__name__, self.fc.weight.dtype)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores [N, output_dim] for a batch of sequences x [N, L, input_dim].
 
-        Raises for any other shape or dtype (see models._checks); a NaN in one
-        sample makes that sample's scores NaN and leaves the others unchanged.
+        Raises for any other shape or dtype, except when scripted (see models._checks);
+        a NaN in one sample makes that sample's scores NaN and leaves the others unchanged.
         """
-        check_sequence_batch(x, self.input_dim, type(self).__name__, self.fc.weight.dtype)
+        if not torch.jit.is_scripting():  # scripted: no checks (models._checks)
+            self.check_input(x)
         out, _ = self.rnn(x)  # (N, L, hidden_dim)
         return self.fc(out[:, -1, :])  # (N, output_dim)

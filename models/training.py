@@ -10,8 +10,6 @@ so two runs with one seed see the same batches.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -82,61 +80,12 @@ class TrainingLog:
         return asdict(self)
 
 
-# glibc mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-
-
-def retain_freed_memory() -> bool:
-    """Let this process reuse the memory a training step frees instead of handing it back.
-
-    glibc serves each large tensor of a step with a fresh mmap and unmaps it
-    when the tensor dies, so the next step faults every page in again (about
-    12,000 page faults and half the CPU time in the kernel per nn.LSTM step of
-    seed 004's recipe on a 2-core VM). Blocks up to 32 MiB from the heap, and a
-    heap that is trimmed only above 1 GiB free, remove those faults; the
-    arithmetic is untouched. Process-wide and only on glibc: returns whether it
-    was applied (False on macOS, Windows, musl).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    settings = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30), (_M_TOP_PAD, 64 << 20))
-    return all(mallopt(parameter, value) == 1 for parameter, value in settings)
-
-
 @contextlib.contextmanager
 def seeded(seed: int) -> Iterator[None]:
     """Run a block under `torch.manual_seed(seed)` and restore the global RNG after it."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-def mkldnn_bf16_supported() -> bool:
-    """Whether oneDNN can run bfloat16 kernels on this CPU (AVX512-BF16 or AMX)."""
-    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(probe()) if probe is not None else False
-
-
-def bf16_unsupported_reason(device: torch.device) -> str | None:
-    """Why `device` cannot train under bfloat16 autocast, or None when it can.
-
-    On a CPU without oneDNN bfloat16 (AVX2 only), nn.LSTM under CPU autocast
-    raises instead of falling back to float32, so the bf16 runs must skip there.
-    """
-    if device.type == "cpu" and not mkldnn_bf16_supported():
-        return (
-            f"this CPU ({torch.backends.cpu.get_cpu_capability()}) has no bfloat16 support in "
-            "oneDNN (torch.ops.mkldnn._is_mkldnn_bf16_supported() is False); there nn.LSTM under "
-            "CPU autocast raises 'could not create a primitive descriptor for the LSTM forward "
-            "propagation primitive'"
-        )
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        return f"{torch.cuda.get_device_name(device)} does not support bfloat16"
-    return None
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:

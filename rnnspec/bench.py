@@ -27,12 +27,16 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import itertools
 import json
 import shlex
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rnnspec.markdown import table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "benchmarks"
@@ -191,6 +195,77 @@ def benchmark_medians(path: str | Path) -> list[dict[str, Any]]:
             "median_s": median_s(b),
         }
         for b in benchmarks
+    ]
+
+
+def summarise_rounds(rounds: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One release's benchmark entries from its rounds (each a `benchmark_medians` list).
+
+    Each entry: "median_s", the median of the per-round medians; "rounds_s", those medians
+    in round order; "noise_band", their relative spread, (max - min) / median_s, or None
+    with fewer than two rounds. On a shared machine the spread of one release's rounds is
+    the noise a difference between two releases has to exceed (`beyond_noise`).
+    """
+    per_name: dict[str, list[float]] = {}
+    for one_round in rounds:
+        for entry in one_round:
+            per_name.setdefault(entry["name"], []).append(float(entry["median_s"]))
+    entries = []
+    for name, seconds in per_name.items():
+        median = statistics.median(seconds)
+        band = (max(seconds) - min(seconds)) / median if len(seconds) > 1 and median else None
+        entries.append({"name": name, "median_s": median, "noise_band": band, "rounds_s": seconds})
+    return entries
+
+
+def beyond_noise(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """after's median over before's when it differs by more than the wider of their noise
+    bands; None when it does not, or when either entry has no band (one round cannot tell
+    a change from noise)."""
+    bands = [before.get("noise_band"), after.get("noise_band")]
+    if None in bands or not before["median_s"]:
+        return None
+    ratio = after["median_s"] / before["median_s"]
+    return ratio if abs(ratio - 1) > max(bands) else None
+
+
+def cross_release_lines(timed: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> list[str]:
+    """Markdown: each benchmark's median per release (with its noise band), then the changes
+    between adjacent releases that lie outside the noise (`beyond_noise`)."""
+    labels = [label for label, _ in timed]
+    by_name: dict[str, dict[str, dict[str, Any]]] = {}
+    for label, entries in timed:
+        for entry in entries:
+            by_name.setdefault(entry["name"], {})[label] = entry
+
+    def shown(entry: dict[str, Any] | None) -> str:
+        if entry is None:
+            return "—"
+        band = entry.get("noise_band")
+        return _seconds(entry["median_s"]) + ("" if band is None else f" (spread {band:.0%})")
+
+    rows = [
+        [f"`{name}`", *(shown(row.get(label)) for label in labels)] for name, row in by_name.items()
+    ]
+    changes = []
+    for name, row in by_name.items():
+        present = [label for label in labels if label in row]
+        for old, new in itertools.pairwise(present):
+            ratio = beyond_noise(row[old], row[new])
+            if ratio is not None:
+                how = "slower" if ratio > 1 else "faster"
+                changes.append(f"- `{name}`: {old} → {new}: {ratio:.2f}x ({how})")
+    rounds = max((len(e.get("rounds_s") or []) for _, es in timed for e in es), default=0)
+    return [
+        f"Median of {rounds} interleaved rounds per release (each round times every release "
+        "once, in turn); the spread is (max - min) / median of a release's per-round medians, "
+        "its noise band. A change counts when it exceeds the wider band of the two releases.",
+        "",
+        *table(["benchmark", *labels], rows, align="l" + "r" * len(labels)),
+        "",
+        "Changes between adjacent releases beyond both releases' noise bands:",
+        "",
+        *(changes or ["- none" + ("" if rounds > 1 else ": one round gives no noise band")]),
     ]
 
 
@@ -437,7 +512,7 @@ def cmd_bench(args: argparse.Namespace, extra: Sequence[str]) -> int:
     return code
 
 
-def add_bench_parser(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Register `rnnspec bench` on the CLI's subparsers."""
     bench = sub.add_parser(
         "bench",

@@ -1,39 +1,27 @@
-"""Compare fact reports across torch releases: what changed, and did anything regress.
+"""Compare fact reports: `rnnspec diff` for two of them, `rnnspec compare` for a page.
 
-    rnnspec compare REPORT.json ... [--out DIR]   a comparison page from existing reports
-    rnnspec diff OLD.json NEW.json                the facts that changed between two reports
+    rnnspec diff OLD NEW [--fail-on-undocumented]   classified differences; exit 1 on a regression
+    rnnspec compare REPORT... [--out DIR]           comparison.md and comparison.png
 
-A report is the `report.json` that `rnnspec check --report-dir DIR` writes (a
-folder holding one may be named instead). Releases are ordered by their torch
-version, compared with `packaging.version` (so 2.10 comes after 2.9).
+A report is the `report.json` that `rnnspec check` writes (a folder holding one may be
+named instead). What counts as a difference, and its class, is `rnnspec.diff`'s.
 
-Between two reports a fact can change in five ways, each listed by both commands:
+`diff` exits 1 when a fact regressed (with `--fail-on-undocumented`, also when a fact
+changed without a documented boundary), 0 otherwise, and 2 when a report cannot be read.
 
-- started failing: failed in the new report, passed or was skipped in the old one;
-- stopped failing: failed in the old report, passed or was skipped in the new one;
-- appeared: absent from the old report (a new spec, or one selected only now);
-- disappeared: absent from the new report (removed, renamed, or deselected);
-- skip changed: passed in one report and was skipped in the other.
-
-A *regression* is a fact that passed in the old report and, in the new one,
-fails or is missing: the new release broke a promise the old one kept, or the
-run no longer checks it. `rnnspec diff` exits 1 when there is one, 0 when there
-is none (facts that were failing or skipped before are not regressions, even
-when they fail now; passed -> skipped is listed but is not a regression), and 2
-when a report cannot be read.
-
-The page (`comparison.md`, `comparison.png`) has one row per fact and one
-column per release, the observed message where a fact failed, every fact that
-fails on some release, a section per adjacent pair of releases listing exactly
-the facts that changed between them, and the benchmark medians when the
-reports carry a "benchmarks" list of {name, median_s}.
+The page orders the releases by their torch version (`packaging.version`: 2.10 after
+2.9) and shows: a releases table (status, counts per outcome, time); for each adjacent
+pair of releases a section with the counts of each class and one line per change; the
+known bugs that hold in each release; a picture of topics (spec modules) x releases, each
+cell coloured by the worst difference against the previous release; every fact x release;
+and the benchmark medians, with the changes between adjacent releases that lie outside
+the noise band where the reports carry one.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,115 +30,61 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+from rnnspec.diff import (
+    DOCUMENTED,
+    ENV_ERROR,
+    ENVIRONMENT,
+    ERROR,
+    FAILED,
+    FIXED,
+    KINDS,
+    KNOWN_BUG,
+    NEW_FACT,
+    OTHER,
+    PASSED,
+    REGRESSION,
+    REMOVED_FACT,
+    SKIP_CHANGE,
+    SKIPPED,
+    UNDOCUMENTED,
+    WARNING_GONE,
+    WARNING_NEW,
+    Difference,
+    ReportError,
+    counts_line,
+    differences,
+    exit_status,
+    facts_by_id,
+    issue_number,
+    load_report,
+    render_diff,
+    stable_id,
+    status_from_exit,
+    topic_of,
+)
+from rnnspec.markdown import cell, table
 
-STARTED_FAILING = "started failing"
-STOPPED_FAILING = "stopped failing"
-APPEARED = "appeared"
-DISAPPEARED = "disappeared"
-SKIP_CHANGED = "skip changed"
-CHANGE_KINDS = (STARTED_FAILING, STOPPED_FAILING, APPEARED, DISAPPEARED, SKIP_CHANGED)
-
-# pytest's exit codes, as `rnnspec check` returns them and report.json records them.
-EXIT_STATUS = {0: "passed", 1: "failed", 5: "no facts executed"}
+__all__ = [
+    "Release",
+    "ReportError",
+    "load_report",
+    "register",
+    "releases_from_reports",
+    "render_comparison",
+    "status_from_exit",
+    "write_comparison",
+]
 
 COMPARISON_MD = "comparison.md"
 COMPARISON_PNG = "comparison.png"
 OBSERVED_CHARS = 200  # observed messages are cut to this length in table cells
-
-
-class ReportError(Exception):
-    """A report file that is missing, is not JSON, or is not an rnnspec report."""
-
-
-def status_from_exit(code: int | None, report: dict[str, Any] | None = None) -> str:
-    """The run's verdict from `rnnspec check`'s exit status (pytest's exit codes).
-
-    A run that failed without a single fact in its report did not check anything (under
-    xdist a collection error exits 1, like a failing test): it crashed, it did not fail.
-    """
-    if code is None:
-        return "crashed"
-    if code == 1 and report is not None and not report.get("facts"):
-        return "crashed (no facts collected)"
-    return EXIT_STATUS.get(code, f"crashed (exit {code})")
-
-
-def load_report(path: Path) -> dict[str, Any]:
-    """Read a report.json (or the report.json inside a folder) and check its shape."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "report.json"
-    try:
-        payload = json.loads(path.read_text())
-    except OSError as error:
-        raise ReportError(f"{path}: cannot read: {error.strerror or error}") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ReportError(f"{path}: not JSON: {error}") from error
-    if not isinstance(payload, dict) or not isinstance(payload.get("facts"), list):
-        raise ReportError(f"{path}: not an rnnspec report (no 'facts' list)")
-    for fact in payload["facts"]:
-        if not isinstance(fact, dict) or not {"id", "outcome"} <= fact.keys():
-            raise ReportError(f"{path}: a fact without 'id' and 'outcome': {fact!r:.200}")
-    return payload
-
-
-def facts_by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The report's fact rows keyed by test id."""
-    return {fact["id"]: fact for fact in report["facts"]}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One fact whose outcome differs between an old and a new report (None: absent)."""
-
-    id: str
-    old: str | None
-    new: str | None
-    claim: str | None = None
-    observed: str | None = None  # the new report's message, else the old one's
-
-    @property
-    def kind(self) -> str:
-        if self.old is None:
-            return APPEARED
-        if self.new is None:
-            return DISAPPEARED
-        if self.new == FAILED:
-            return STARTED_FAILING
-        if self.old == FAILED:
-            return STOPPED_FAILING
-        return SKIP_CHANGED
-
-    @property
-    def regression(self) -> bool:
-        """Passed before, and now fails or is missing."""
-        return self.old == PASSED and self.new in (FAILED, None)
-
-    def transition(self) -> str:
-        return f"{self.old or 'absent'} -> {self.new or 'absent'}"
-
-
-def changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Every fact whose outcome differs between the two reports, ordered by id."""
-    before, after = facts_by_id(old), facts_by_id(new)
-    found = []
-    for fact_id in sorted(before.keys() | after.keys()):
-        was, now = before.get(fact_id), after.get(fact_id)
-        old_outcome = was["outcome"] if was else None
-        new_outcome = now["outcome"] if now else None
-        if old_outcome == new_outcome:
-            continue
-        row = now or was or {}
-        observed = (now or {}).get("observed") or (was or {}).get("observed")
-        found.append(Change(fact_id, old_outcome, new_outcome, row.get("claim"), observed))
-    return found
+OUTCOMES = (PASSED, FAILED, SKIPPED, ERROR, KNOWN_BUG)
 
 
 def _version_key(label: str) -> tuple[int, Version | str]:
     try:
-        return (0, Version(label))
-    except InvalidVersion:
+        return (0, Version(label.split()[0]))
+    except (InvalidVersion, IndexError):
         return (1, label)
 
 
@@ -179,8 +113,8 @@ def releases_from_reports(paths: Sequence[Path]) -> list[Release]:
     for path in paths:
         report = load_report(path)
         label = str(report.get("torch", "unknown"))
-        status = status_from_exit(report.get("exitstatus"), report)
-        releases.append(Release(label, status, report, source=str(path)))
+        status = report.get("verdict") or status_from_exit(report.get("exitstatus"), report)
+        releases.append(Release(label, str(status), report, source=str(path)))
     releases.sort(key=lambda r: r.version_key)
     labels = [r.label for r in releases]
     for release in releases:
@@ -196,24 +130,23 @@ def compared_releases(releases: Sequence[Release]) -> list[Release]:
     return [r for r in releases if r.report is not None and r.report.get("facts")]
 
 
-def _cell(text: str | None, limit: int | None = None) -> str:
-    text = " ".join((text or "").split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("|", "\\|")
+def _inline(text: str) -> str:
+    """Text for a Markdown list line: one line, no HTML (an observed `<class 'int'>`)."""
+    return cell(text).replace("<", "&lt;")
 
 
 def _outcome_cell(fact: dict[str, Any] | None) -> str:
     if fact is None:
         return "—"
-    if fact["outcome"] == FAILED:
-        return f"**fail**: {_cell(fact.get('observed'), OBSERVED_CHARS)}"
-    return {PASSED: "pass", SKIPPED: "skip"}.get(fact["outcome"], _cell(fact["outcome"]))
-
-
-def _summary(report: dict[str, Any]) -> str:
-    s = report.get("summary") or {}
-    return f"{s.get(PASSED, 0)} passed, {s.get(FAILED, 0)} failed, {s.get(SKIPPED, 0)} skipped"
+    outcome = fact["outcome"]
+    if outcome == FAILED:
+        return f"**fail**: {cell(fact.get('observed'), OBSERVED_CHARS)}"
+    if outcome == ERROR:
+        return f"error: {cell(fact.get('fix') or fact.get('observed'), OBSERVED_CHARS)}"
+    if outcome == KNOWN_BUG:
+        bug = fact.get("bug") or {}
+        return f"known bug {cell(issue_number(str(bug.get('issue') or '')))}".rstrip()
+    return {PASSED: "pass", SKIPPED: "skip"}.get(outcome, cell(outcome))
 
 
 def _seconds(value: Any) -> str:
@@ -221,88 +154,126 @@ def _seconds(value: Any) -> str:
 
 
 def _releases_table(releases: Sequence[Release]) -> list[str]:
-    lines = [
-        "| release | status | torch | torchvision | Python | device | facts "
-        "| env s | suite s | note |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for r in releases:
         rep = r.report or {}
-        facts = _summary(rep) if r.report else ""
-        suite = r.details.get("suite_seconds", rep.get("duration_s"))
-        lines.append(
-            f"| {_cell(r.label)} | {_cell(r.status)} | {_cell(str(rep.get('torch', '')))} "
-            f"| {_cell(str(rep.get('torchvision', '')))} | {_cell(str(rep.get('python', '')))} "
-            f"| {_cell(str(rep.get('device', '')))} | {facts} "
-            f"| {_seconds(r.details.get('env_seconds'))} | {_seconds(suite)} "
-            f"| {_cell(r.error, 300)} |"
+        outcomes = [f["outcome"] for f in rep.get("facts") or []]
+        counts = [str(outcomes.count(o)) if r.report else "" for o in OUTCOMES]
+        packages = rep.get("packages") or {}
+        rows.append(
+            [
+                r.label,
+                r.status,
+                *counts,
+                rep.get("torchvision") or packages.get("torchvision") or "",
+                rep.get("device", ""),
+                _seconds(r.details.get("env_seconds")),
+                _seconds(r.details.get("suite_seconds", rep.get("duration_s"))),
+                cell(r.error, 300),
+            ]
         )
-    return lines
+    header = ["release", "status", *OUTCOMES[:-1], "known bug", "torchvision", "device"]
+    return table([*header, "env s", "suite s", "note"], rows, align="ll" + "r" * 5 + "llrrl")
 
 
-def _change_lines(found: Sequence[Change]) -> list[str]:
-    if not found:
-        return ["No fact changed."]
-    lines = []
-    for kind in CHANGE_KINDS:
-        of_kind = [c for c in found if c.kind == kind]
-        if not of_kind:
-            continue
-        lines += [f"**{kind}** ({len(of_kind)})", ""]
-        for c in of_kind:
-            flag = " — regression" if c.regression else ""
-            lines.append(f"- `{c.id}`: {c.transition()}{flag}")
-            if c.claim and c.kind in (STARTED_FAILING, STOPPED_FAILING):
-                lines.append(f"  - claim: {_cell(c.claim)}")
-            if c.observed and FAILED in (c.old, c.new):
-                lines.append(f"  - observed: {_cell(c.observed, 1000)}")
-        lines.append("")
-    return lines[:-1]
+def _difference_line(d: Difference) -> str:
+    fact = d.kind not in (WARNING_NEW, WARNING_GONE, ENVIRONMENT)
+    text = f"- {d.kind}: " + (f"`{d.subject}`" if fact else _inline(d.subject))
+    if d.before or d.after:
+        text += f": {_inline(d.before)} → {_inline(d.after)}"
+    if d.source:
+        text += f" ({_inline(d.source)})"
+    if d.note:
+        text += f"; {_inline(d.note)}"
+    return text
+
+
+def _pair_section(old: Release, new: Release) -> list[str]:
+    found = differences(old.report or {}, new.report or {})
+    behaviour = [d for d in found if d.kind != ENVIRONMENT]
+    lines = [f"### {old.label} → {new.label}", "", counts_line(behaviour, KINDS[:-1]) + "."]
+    if behaviour:
+        lines += ["", *[_difference_line(d) for d in behaviour]]
+    environment = [d for d in found if d.kind == ENVIRONMENT]
+    if environment:
+        changed = "; ".join(f"{d.subject} {d.before} → {d.after}" for d in environment)
+        lines += ["", f"Environment (not behaviour): {_inline(changed)}."]
+    return [*lines, ""]
+
+
+def _known_bugs_lines(compared: Sequence[Release]) -> list[str]:
+    """Each known bug named by some report, and whether it holds in each release."""
+    bugs: dict[str, dict[str, Any]] = {}
+    cells: dict[str, dict[str, str]] = {}
+    for r in compared:
+        rep = r.report or {}
+        for bug in rep.get("known_bugs") or []:
+            if isinstance(bug, dict) and bug.get("issue"):
+                bugs.setdefault(bug["issue"], bug)
+                cells.setdefault(bug["issue"], {})[r.label] = "holds"
+        for fact in rep.get("facts") or []:
+            bug = fact.get("bug")
+            if not isinstance(bug, dict) or not bug.get("issue"):
+                continue
+            bugs.setdefault(bug["issue"], bug)
+            row = cells.setdefault(bug["issue"], {})
+            seen = {
+                KNOWN_BUG: "holds",
+                PASSED: "not here",
+                FAILED: "fails otherwise",
+                ERROR: "error",
+            }.get(fact["outcome"])
+            if seen and row.get(r.label) != "holds":
+                observed = str(fact.get("observed") or "")
+                row[r.label] = "no longer reproduces" if observed.startswith("fixed in") else seen
+    lines = ["## Known bugs by release", ""]
+    if not bugs:
+        return [*lines, "No report names a known bug."]
+    labels = [r.label for r in compared]
+    rows = [
+        [
+            f"[{issue_number(issue)}]({issue})",
+            bug.get("summary", ""),
+            bug.get("affects", ""),
+            *[cells[issue].get(label, "—") for label in labels],
+        ]
+        for issue, bug in sorted(bugs.items())
+    ]
+    return [*lines, *table(["bug", "summary", "affects", *labels], rows, limit=300)]
 
 
 def _benchmark_lines(compared: Sequence[Release]) -> list[str]:
-    medians: dict[str, dict[str, float]] = {}
+    """The seed models' timings per release (`rnnspec.bench`'s section: medians, noise
+    bands, and only the changes between adjacent releases outside them)."""
+    from rnnspec.bench import cross_release_lines
+
+    timed = []
     for r in compared:
-        for bench in (r.report or {}).get("benchmarks") or []:
-            if isinstance(bench, dict) and "name" in bench and "median_s" in bench:
-                medians.setdefault(str(bench["name"]), {})[r.label] = float(bench["median_s"])
-    if not medians:
-        return []
-    labels = [r.label for r in compared]
-    lines = [
-        "## Benchmarks",
-        "",
-        "Median seconds per call, from each report's `benchmarks`; the last column is the "
-        "newest release's median over the oldest one's.",
-        "",
-        "| benchmark | " + " | ".join(labels) + " | newest / oldest |",
-        "|---|" + "---|" * (len(labels) + 1),
-    ]
-    for name in sorted(medians):
-        row = medians[name]
-        cells = [f"{row[label] * 1e3:.3g} ms" if label in row else "—" for label in labels]
-        present = [row[label] for label in labels if label in row]
-        ratio = f"{present[-1] / present[0]:.2f}x" if len(present) > 1 and present[0] else ""
-        lines.append(f"| `{_cell(name)}` | " + " | ".join(cells) + f" | {ratio} |")
-    return ["", *lines]
+        entries = [
+            bench
+            for bench in (r.report or {}).get("benchmarks") or []
+            if isinstance(bench, dict) and "name" in bench and "median_s" in bench
+        ]
+        if entries:
+            timed.append((r.label, entries))
+    return ["", "## Benchmarks", "", *cross_release_lines(timed)] if timed else []
 
 
 def render_comparison(releases: Sequence[Release], heatmap: str | None = None) -> str:
-    """The comparison page in Markdown: releases, facts x releases, failures, changes."""
+    """The comparison page in Markdown (see the module's docstring for its sections)."""
     compared = compared_releases(releases)
-    table: dict[str, dict[str, dict[str, Any]]] = {}
+    facts: dict[str, dict[str, dict[str, Any]]] = {}
     claims: dict[str, str] = {}
     for r in compared:
         for fact_id, fact in facts_by_id(r.report or {}).items():
-            table.setdefault(fact_id, {})[r.label] = fact
+            facts.setdefault(fact_id, {})[r.label] = fact
             claims.setdefault(fact_id, fact.get("claim") or "")
     labels = [r.label for r in compared]
     lines = [
         "# rnnspec: facts across torch releases",
         "",
         f"{len(releases)} releases, {len(compared)} with facts in their report, "
-        f"{len(table)} facts. "
-        "Cells: pass, skip, **fail** with the observed message, — where the fact is absent.",
+        f"{len(facts)} facts.",
         "",
         *_releases_table(releases),
     ]
@@ -314,53 +285,127 @@ def render_comparison(releases: Sequence[Release], heatmap: str | None = None) -
             "during the run): facts that appear or disappear between releases may come from "
             "those edits, not from torch.",
         ]
+    lines += ["", "## Changes between adjacent releases", ""]
+    if len(compared) < 2:
+        lines += ["Fewer than two releases have facts in their report: nothing to compare.", ""]
+    else:
+        lines += [
+            "Classes: regression (passed, or a known bug, now fails or is absent; or a known "
+            "bug shipped), fixed, documented change (a version-gated fact crossed its "
+            "boundary), undocumented change (an observation moved beyond its tolerance), "
+            "warnings new/gone, environment errors (not compared), skip changes, new and "
+            "removed facts.",
+            "",
+        ]
+    for old, new in itertools.pairwise(compared):
+        lines += _pair_section(old, new)
+    lines += _known_bugs_lines(compared)
     if heatmap:
-        lines += ["", f"![facts x releases]({heatmap})"]
+        lines += ["", "## Topics x releases", "", f"![topics x releases]({heatmap})"]
     lines += ["", "## Facts x releases", ""]
     if compared:
-        lines += ["| fact | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
-        for fact_id in sorted(table):
-            cells = [_outcome_cell(table[fact_id].get(label)) for label in labels]
-            lines.append(f"| `{_cell(fact_id)}` | " + " | ".join(cells) + " |")
+        lines += table(
+            ["fact", *labels],
+            (
+                [f"`{fact_id}`", *[_outcome_cell(facts[fact_id].get(label)) for label in labels]]
+                for fact_id in sorted(facts)
+            ),
+        )
     else:
         lines.append("No release produced a report with facts.")
-    failing = [f for f in sorted(table) if any(x["outcome"] == FAILED for x in table[f].values())]
+    failing = [f for f in sorted(facts) if any(x["outcome"] == FAILED for x in facts[f].values())]
     lines += ["", "## Facts that fail on some release", ""]
     if not failing:
         lines.append("None.")
     for fact_id in failing:
-        lines += [f"- `{fact_id}`: {_cell(claims[fact_id])}"]
+        lines += [f"- `{fact_id}`: {_inline(claims[fact_id])}"]
         for label in labels:
-            fact = table[fact_id].get(label)
+            fact = facts[fact_id].get(label)
             if fact is not None and fact["outcome"] == FAILED:
-                lines.append(f"  - {label}: {_cell(fact.get('observed'), 1000)}")
+                lines.append(f"  - {label}: {_inline(cell(fact.get('observed'), 1000))}")
         passing = [
-            label for label in labels if table[fact_id].get(label, {}).get("outcome") == PASSED
+            label for label in labels if facts[fact_id].get(label, {}).get("outcome") == PASSED
         ]
         lines.append(f"  - passes on: {', '.join(passing) if passing else 'none'}")
-    lines += ["", "## Changes between adjacent releases", ""]
-    if len(compared) < 2:
-        lines.append("Fewer than two releases have facts in their report: nothing to compare.")
-    for old, new in itertools.pairwise(compared):
-        found = changes(old.report or {}, new.report or {})
-        regressions = sum(c.regression for c in found)
-        lines += [
-            f"### {old.label} -> {new.label}",
-            "",
-            f"{len(found)} facts changed, {regressions} regressions.",
-            "",
-            *_change_lines(found),
-            "",
-        ]
     lines += _benchmark_lines(compared)
     return "\n".join(lines).rstrip() + "\n"
 
 
-OUTCOME_CODES = {None: 0, PASSED: 1, FAILED: 2, SKIPPED: 3}
+# The picture: one colour per cell, the worst difference of the topic against the previous
+# release. Levels in increasing severity; "first" and "not run" are not differences.
+NOT_RUN, FIRST, NONE, OTHERS, WARNINGS, DOC, UNDOC, ERRORS, REGRESSIONS = range(9)
+LEVEL_OF = {
+    REGRESSION: REGRESSIONS,
+    ENV_ERROR: ERRORS,
+    UNDOCUMENTED: UNDOC,
+    DOCUMENTED: DOC,
+    WARNING_NEW: WARNINGS,
+    WARNING_GONE: WARNINGS,
+    FIXED: OTHERS,
+    SKIP_CHANGE: OTHERS,
+    NEW_FACT: OTHERS,
+    REMOVED_FACT: OTHERS,
+    OTHER: OTHERS,
+}
+LEVEL_STYLE = {  # level: (colour, legend)
+    NOT_RUN: ("#555555", "not run (no report)"),
+    FIRST: ("#e8e8e8", "first release (nothing before it)"),
+    NONE: ("#ffffff", "no change"),
+    OTHERS: ("#c6dbef", "fixed, skip change, new or removed fact"),
+    WARNINGS: ("#ffe066", "warnings new or gone"),
+    DOC: ("#6baed6", "documented change"),
+    UNDOC: ("#fd8d3c", "undocumented change"),
+    ERRORS: ("#9e9ac8", "environment error"),
+    REGRESSIONS: ("#d62728", "regression"),
+}
+MAX_PIXELS = (1600, 1000)
+DPI = 100
+
+
+def topic_grid(releases: Sequence[Release]) -> tuple[list[str], list[list[int]], list[list[int]]]:
+    """Topics (rows), and per topic and release the worst difference's level and the
+    number of behaviour differences, each against the previous release with facts."""
+    compared = compared_releases(releases)
+    topics = sorted({topic_of(f) for r in compared for f in (r.report or {})["facts"]})
+    topics = topics or ["(no facts)"]
+    levels = [[NOT_RUN] * len(releases) for _ in topics]
+    counts = [[0] * len(releases) for _ in topics]
+    row_of = {topic: i for i, topic in enumerate(topics)}
+    previous: Release | None = None
+    for column, release in enumerate(releases):
+        if not any(release is r for r in compared):
+            continue
+        rep = release.report or {}
+        for row in levels:
+            row[column] = FIRST if previous is None else NONE
+        found = differences(previous.report or {}, rep) if previous is not None else []
+        if previous is None:  # the first release: only its environment errors
+            found = [
+                Difference(ENV_ERROR, f["id"], "", ERROR, facts=(stable_id(f["id"]),))
+                for f in rep["facts"]
+                if f["outcome"] == ERROR
+            ]
+        topic_by_id = {**(facts_topics(previous) if previous else {}), **facts_topics(release)}
+        for d in found:
+            if d.kind not in LEVEL_OF:
+                continue
+            for topic in {topic_by_id[f] for f in d.facts if f in topic_by_id}:
+                i = row_of[topic]
+                levels[i][column] = max(levels[i][column], LEVEL_OF[d.kind])
+                counts[i][column] += 1
+        previous = release
+    return topics, levels, counts
+
+
+def facts_topics(release: Release) -> dict[str, str]:
+    """Each fact id of a release's report, with its topic."""
+    return {stable_id(f["id"]): topic_of(f) for f in (release.report or {}).get("facts") or []}
 
 
 def plot_heatmap(releases: Sequence[Release], path: Path) -> None:
-    """Facts (rows) x releases (columns): green pass, red fail, grey skip, white absent."""
+    """Topics (rows) x releases (columns), coloured by the worst difference against the
+    previous release, with the number of differences written in the cell; at most
+    MAX_PIXELS, whatever the number of facts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -368,43 +413,51 @@ def plot_heatmap(releases: Sequence[Release], path: Path) -> None:
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    compared = compared_releases(releases)
-    outcomes = [{f["id"]: f["outcome"] for f in (r.report or {})["facts"]} for r in compared]
-    fact_ids = sorted(set().union(*outcomes)) if outcomes else []
-    grid = [[OUTCOME_CODES.get(col.get(fact_id), 0) for col in outcomes] for fact_id in fact_ids]
-    colours = ["white", "#2ca02c", "#d62728", "#b0b0b0"]
-    height = min(200.0, max(3.0, 0.16 * len(fact_ids) + 1.5))
-    width = max(6.0, 1.1 * len(compared) + 7.0)
-    fig, ax = plt.subplots(figsize=(width, height))
-    if fact_ids:
-        ax.imshow(
-            grid,
-            cmap=ListedColormap(colours),
-            vmin=-0.5,
-            vmax=3.5,
-            aspect="auto",
-            interpolation="nearest",
-        )
-    ax.set_xticks(range(len(compared)), [r.label for r in compared], rotation=30, ha="right")
-    ax.set_yticks(range(len(fact_ids)), [f.removeprefix("specs/") for f in fact_ids], fontsize=6)
-    ax.set_xticks([x - 0.5 for x in range(1, len(compared))], minor=True)
-    ax.set_yticks([y - 0.5 for y in range(1, len(fact_ids))], minor=True)
-    ax.grid(which="minor", color="white", linewidth=0.5)
+    topics, levels, counts = topic_grid(releases)
+    width_px, height_px = MAX_PIXELS
+    cell_w = min(0.8, (width_px / DPI - 7.0) / max(1, len(releases)))
+    cell_h = min(0.4, (height_px / DPI - 2.0) / max(1, len(topics)))
+    width = min(width_px / DPI, 7.0 + cell_w * len(releases))
+    height = min(height_px / DPI, 2.0 + cell_h * len(topics))
+    font = max(5.0, min(9.0, cell_h * 24))
+    colours = [LEVEL_STYLE[level][0] for level in sorted(LEVEL_STYLE)]
+    fig, ax = plt.subplots(figsize=(width, height), dpi=DPI)
+    ax.imshow(
+        levels,
+        cmap=ListedColormap(colours),
+        vmin=-0.5,
+        vmax=len(colours) - 0.5,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    for i, row in enumerate(counts):
+        for j, count in enumerate(row):
+            if count:
+                dark = levels[i][j] in (REGRESSIONS, NOT_RUN, ERRORS, DOC)
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=font,
+                        color="white" if dark else "black")  # fmt: skip
+    ax.set_xticks(range(len(releases)), [r.label for r in releases], rotation=30, ha="right")
+    ax.set_yticks(
+        range(len(topics)),
+        [t.removeprefix("specs/").removesuffix(".py") for t in topics],
+        fontsize=font,
+    )
+    ax.set_xticks([x - 0.5 for x in range(1, len(releases))], minor=True)
+    ax.set_yticks([y - 0.5 for y in range(1, len(topics))], minor=True)
+    ax.grid(which="minor", color="#bbbbbb", linewidth=0.5)
     ax.tick_params(which="minor", length=0)
-    ax.tick_params(axis="x", top=True, labeltop=True)  # a tall map shows its releases on top too
-    ax.set_title("rnnspec facts across torch releases")
-    labels = ("absent", "pass", "fail", "skip")
+    ax.set_title("rnnspec: worst difference per topic against the previous release", fontsize=10)
     ax.legend(
         handles=[
-            Patch(facecolor=c, edgecolor="black", label=t)
-            for c, t in zip(colours, labels, strict=True)
+            Patch(facecolor=LEVEL_STYLE[level][0], edgecolor="black", label=LEVEL_STYLE[level][1])
+            for level in sorted(LEVEL_STYLE, reverse=True)
         ],
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
-        fontsize=8,
+        fontsize=7,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
 
 
@@ -417,44 +470,30 @@ def write_comparison(releases: Sequence[Release], out_dir: Path) -> Path:
     return page
 
 
-def render_diff(old: dict[str, Any], new: dict[str, Any], found: Sequence[Change]) -> str:
-    """The plain-text answer of `rnnspec diff`."""
-    lines = [
-        f"rnnspec diff: torch {old.get('torch', '?')} (old) -> torch {new.get('torch', '?')} "
-        f"(new): {len(found)} facts changed"
-    ]
-    for kind in CHANGE_KINDS:
-        of_kind = [c for c in found if c.kind == kind]
-        lines.append(f"{kind}: {len(of_kind)}")
-        for c in of_kind:
-            flag = "  [regression]" if c.regression else ""
-            lines.append(f"  {c.id}  {c.transition()}{flag}")
-            if c.observed and FAILED in (c.old, c.new):
-                lines.append(f"      observed: {_cell(c.observed, 500)}")
-    regressions = [c for c in found if c.regression]
-    lines.append(f"regressions (passed -> failed or missing): {len(regressions)}")
-    return "\n".join(lines)
+def _no_extra(command: str, extra: Sequence[str]) -> bool:
+    if extra:
+        print(f"rnnspec {command}: unexpected arguments: {' '.join(extra)}", file=sys.stderr)
+    return not extra
 
 
 def cmd_diff(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """Print what changed from OLD to NEW; exit 1 on a regression, 2 on unreadable input."""
-    if extra:
-        print(f"rnnspec diff: unexpected arguments: {' '.join(extra)}", file=sys.stderr)
+    """Print the classified differences from OLD to NEW; exit 1 on a regression (or an
+    undocumented change with --fail-on-undocumented), 2 on an unreadable report."""
+    if not _no_extra("diff", extra):
         return 2
     try:
         old, new = load_report(Path(args.old)), load_report(Path(args.new))
     except ReportError as error:
         print(f"rnnspec diff: {error}", file=sys.stderr)
         return 2
-    found = changes(old, new)
+    found = differences(old, new)
     print(render_diff(old, new, found))
-    return 1 if any(c.regression for c in found) else 0
+    return exit_status(found, fail_on_undocumented=args.fail_on_undocumented)
 
 
 def cmd_compare(args: argparse.Namespace, extra: Sequence[str]) -> int:
     """Build comparison.md and comparison.png from existing reports."""
-    if extra:
-        print(f"rnnspec compare: unexpected arguments: {' '.join(extra)}", file=sys.stderr)
+    if not _no_extra("compare", extra):
         return 2
     try:
         releases = releases_from_reports([Path(p) for p in args.reports])
@@ -466,24 +505,33 @@ def cmd_compare(args: argparse.Namespace, extra: Sequence[str]) -> int:
     return 0
 
 
-def add_parsers(sub: Any) -> None:
-    """Add the `compare` and `diff` subcommands to rnnspec's subparsers."""
+def register(sub: Any) -> None:
+    """Add the `diff` and `compare` subcommands to rnnspec's subparsers."""
+    diff = sub.add_parser(
+        "diff",
+        help="classify the differences between two reports; exit 1 on a regression",
+        description="Sort every difference between OLD and NEW into regressions, fixes, "
+        "documented and undocumented changes, warnings new or gone, environment errors, "
+        "skip changes, new and removed facts, and environment differences. Exit status: 1 "
+        "on a regression (and, with --fail-on-undocumented, on an undocumented change), 0 "
+        "otherwise, 2 when a report cannot be read.",
+    )
+    diff.add_argument("old", help="the old report.json (or its folder)")
+    diff.add_argument("new", help="the new report.json (or its folder)")
+    diff.add_argument(
+        "--fail-on-undocumented",
+        action="store_true",
+        help="exit 1 also when an observation changed beyond its tolerance without a "
+        "documented release boundary",
+    )
+    diff.set_defaults(func=cmd_diff)
     compare = sub.add_parser(
         "compare",
-        help="build a facts x releases comparison page from report.json files",
+        help="build a comparison page (Markdown and PNG) from report.json files",
         description="Order the reports by torch version and write comparison.md and "
-        "comparison.png: every fact per release, and the facts that changed between "
-        "adjacent releases.",
+        "comparison.png: the classified changes between adjacent releases, known bugs, "
+        "topics x releases, every fact per release, benchmarks.",
     )
     compare.add_argument("reports", nargs="+", help="report.json files (or folders holding one)")
     compare.add_argument("--out", default="reports/compare", help="output folder")
     compare.set_defaults(func=cmd_compare)
-    diff = sub.add_parser(
-        "diff",
-        help="list the facts that changed between two reports; exit 1 on a regression",
-        description="Exit status: 1 when a fact that passed in OLD fails or is missing in NEW, "
-        "0 otherwise, 2 when a report cannot be read.",
-    )
-    diff.add_argument("old", help="the old report.json (or its folder)")
-    diff.add_argument("new", help="the new report.json (or its folder)")
-    diff.set_defaults(func=cmd_diff)

@@ -1,46 +1,57 @@
-"""`rnnspec matrix`: run the spec suite against several torch releases and say what changed.
+"""`rnnspec matrix`: the spec suite in one environment per torch release, compared.
 
-    rnnspec matrix [--torch VER ...] [--out DIR] [--mnist-root DIR] [--jobs N] [-- PYTEST ARGS]
+    rnnspec matrix [--all | --torch VER ...] [--mnist-root DIR] [--bench-rounds N]
+                   [--bench-only] [--rebuild] [-- PYTEST ARGS]
 
-For each release the command makes (or reuses) an isolated virtual environment
-`.rnnspec/envs/torch-<ver>/` with uv:
+uv carries the environments. Every command of a release runs as
 
-    uv venv --clear --python 3.11 ENV
-    uv pip install --python ENV/bin/python torch==VER torchvision <other runtime deps>
-    uv pip install --python ENV/bin/python --no-deps -e REPO
+    uv run --isolated --no-project --python 3.11 --compile-bytecode \\
+        --with torch==VER --with torchvision [--with "numpy<2"] --with <pyproject's other
+        runtime dependencies> -- python ...
 
-torchvision is left unpinned: each torchvision release pins the torch it was
-built for, so the resolver picks the one that matches (2.5.1 -> 0.20.1, 2.6.0
--> 0.21.0, 2.11.0 -> 0.26.0, 2.15.0 -> 0.29.2). The project goes in last with
-`--no-deps`, so its own `torch>=...` range cannot move the release under test.
-An environment is reused when its marker file names the same release and a
-probe (`import torch, torchvision, rnnspec`) reports that torch.
+from the checkout, with the checkout on PYTHONPATH (the project itself is not
+installed, so its own `torch` range cannot move the release under test). uv
+resolves the requirements, keeps the environment in its cache keyed by what it
+resolved, and reuses it for the same requirements; the first command of a
+release (which prints the versions the resolver picked) builds it, the later
+ones run `--offline` against what that one resolved. `--rebuild` passes
+`--reinstall`; uv's own variables apply as usual (`UV_CACHE_DIR=DIR` builds every
+environment from nothing, `UV_OFFLINE=1` uses only the cache). torchvision is left to the resolver (each torchvision pins the
+torch it was built for); torch before 2.3 was built against NumPy 1 and gets
+`numpy<2`. Where the resolution fails with the ONNX packages (onnx, onnxruntime,
+onnxscript), it is retried once without them and the release records that.
 
-It then runs `ENV/bin/python -m rnnspec check --report-dir OUT/torch-<ver>
-[--mnist-root DIR] [PYTEST ARGS]` from the repository, one release after
-another (`--jobs N` runs N at once), each under a time limit, and keeps each
-release's report folder with its `install.log` and `suite.log`.
+For each release the suite runs as `python -m rnnspec check --report-dir
+OUT/torch-VER ...` under a time limit, and the release ends with a status:
+passed, failed, incomplete (environment), no facts executed, not installed
+(uv's error kept), timed out, or crashed (no report, or pytest's internal,
+usage or interrupted exit codes, or a signal). Only a report whose verdict is
+"passed", from a suite that exited 0, makes a pass.
 
-Each release ends with a status: passed, failed (a fact or test failed), no
-facts executed, not installed (the installer's error is kept), timed out, or
-crashed (the suite ended without a report or with pytest's internal/usage/
-interrupted exit codes). OUT/matrix.json records releases, statuses, paths and
-times, and OUT/comparison.md with OUT/comparison.png compares the reports (see
-rnnspec.compare). The command exits 0 when every release passed, 1 otherwise.
+Then `--bench-rounds N` rounds time the seed models' forward and forward+backward
+(benchmarks/test_bench_models.py, pytest-benchmark) in every release that
+installed, round-robin: release after release in each round, so that the drift of
+a shared machine falls on all of them alike. Each release's entries get the median
+over the rounds and a noise band, the relative spread of its per-round medians
+(rnnspec.bench.summarise_rounds); the comparison page shows only the changes
+outside it. The timings run on one intra-op thread (`--bench-threads`): on a shared
+machine, threads that wait for a busy core swing tenfold. `--bench-only` skips the
+suites and writes OUT/benchmarks.md.
+
+OUT/matrix.json records what ran, with the statuses and times; OUT/comparison.md and
+OUT/comparison.png compare the reports (rnnspec.compare). The command exits 0 when
+every release passed (with --bench-only: was timed), 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import datetime as dt
-import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import tomllib
 from collections.abc import Sequence
@@ -51,29 +62,73 @@ from typing import Any, Protocol
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
-from rnnspec.compare import Release, ReportError, load_report, status_from_exit, write_comparison
+# Each known boundary lies between two adjacent releases: 2.3 (the input_size check,
+# NumPy 2), 2.6 (torch.load's weights_only default), 2.11 (argument type checks, the
+# dtype message); 2.15.0 is the newest torch on PyPI.
+DEFAULT_RELEASES = ("2.0.1", "2.4.1", "2.6.0", "2.11.0", "2.15.0")
+# The newest patch of every minor release from 2.0 with CPython 3.11 wheels on PyPI
+# (checked with `pip index versions torch` and `uv pip compile --python 3.11`).
+ALL_RELEASES = (
+    "2.0.1",
+    "2.1.2",
+    "2.2.2",
+    "2.3.1",
+    "2.4.1",
+    "2.5.1",
+    "2.6.0",
+    "2.7.1",
+    "2.8.0",
+    "2.9.1",
+    "2.10.0",
+    "2.11.0",
+    "2.12.1",
+    "2.13.0",
+    "2.14.1",
+    "2.15.0",
+)
+NUMPY_2_FROM = Version("2.3")  # torch before 2.3 says "Numpy is not available" with NumPy 2
+ONNX_PACKAGES = ("onnx", "onnxruntime", "onnxscript")
+PINNED_HERE = ("torch", "torchvision", "numpy")  # chosen per release, not from pyproject
+REPORTED = ("torch", "torchvision", "numpy", *ONNX_PACKAGES, "pytest")
 
-# Old to newest; 2.15.0 is the newest torch on PyPI with a matching torchvision (0.29.2).
-DEFAULT_RELEASES = ("2.5.1", "2.6.0", "2.8.0", "2.11.0", "2.15.0")
 DEFAULT_OUT = Path("reports/matrix")
-DEFAULT_ENV_ROOT = Path(".rnnspec/envs")
 PYTHON = "3.11"
-ENV_MARKER = "rnnspec-env.json"
 REPO = Path(__file__).resolve().parents[1]  # the checkout this rnnspec was loaded from
 INSTALL_TIMEOUT_S = 1800.0
 SUITE_TIMEOUT_S = 1800.0
-PINNED_HERE = ("torch", "torchvision")  # installed per release, not from pyproject's ranges
+BENCH_TIMEOUT_S = 600.0
+BENCH_ROUNDS = 3  # the fewest that give a median and a spread
+# One intra-op thread: on a shared 2-core machine, OpenMP threads waiting for a busy core made
+# the 2-thread forward of the 2x128 LSTM swing from 13 ms to 980 ms; one thread stays within 2x.
+BENCH_THREADS = 1
 ERROR_CHARS = 4000  # how much of a failing command's output matrix.json keeps
 
-NOT_INSTALLED = "not installed"
-TIMED_OUT = "timed out"
-CRASHED = "crashed"
-
-PROBE = (
-    "import json, sys, torch, torchvision, rnnspec; "
-    "print(json.dumps({'torch': torch.__version__, 'torchvision': torchvision.__version__, "
-    "'python': sys.version.split()[0], 'rnnspec': rnnspec.__file__}))"
+PASSED, FAILED, INCOMPLETE = "passed", "failed", "incomplete (environment)"
+NO_FACTS, NOT_INSTALLED, TIMED_OUT, CRASHED = (
+    "no facts executed",
+    "not installed",
+    "timed out",
+    "crashed",
 )
+VERDICTS = {  # report.json's verdict -> the release's status
+    "passed": PASSED,
+    "failed": FAILED,
+    "incomplete: environment": INCOMPLETE,
+    "not run": NO_FACTS,
+}
+
+# Prints the versions the resolver picked, as one JSON line; importing torch proves it loads.
+VERSIONS = (
+    "import json, importlib.metadata as m, torch\n"
+    "def v(p):\n"
+    "    try: return m.version(p)\n"
+    "    except m.PackageNotFoundError: return None\n"
+    f"print(json.dumps({{p: v(p) for p in {REPORTED!r}}}))"
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# Commands
 
 
 @dataclass
@@ -95,42 +150,24 @@ class Runner(Protocol):
     """Runs one command; `run_command` is the real one, tests pass fakes."""
 
     def __call__(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: Path,
-        timeout: float | None,
-        log: Path,
-        env: dict[str, str] | None = None,
+        self, argv: Sequence[str], *, cwd: Path, timeout: float, log: Path, env: dict[str, str]
     ) -> CommandResult: ...
 
 
-def _tail(path: Path, chars: int = 20000, start: int = 0) -> str:
-    """The last `chars` bytes of the file after byte `start`, as text."""
-    try:
-        with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(start, f.tell() - chars))
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def run_command(
-    argv: Sequence[str],
-    *,
-    cwd: Path,
-    timeout: float | None,
-    log: Path,
-    env: dict[str, str] | None = None,
+    argv: Sequence[str], *, cwd: Path, timeout: float, log: Path, env: dict[str, str]
 ) -> CommandResult:
-    """Run argv in cwd with stdout and stderr appended to log; kill its process group on timeout."""
+    """Run argv with its output appended to `log`; on timeout kill its whole process group.
+
+    subprocess.run's timeout kills only the direct child: uv's python, and the suite's xdist
+    workers below it, would go on running.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with log.open("a") as out:
         out.write(f"$ {' '.join(argv)}\n")
         out.flush()
-        offset = out.tell()  # this command's output starts here
+        offset = out.tell()
         try:
             proc = subprocess.Popen(
                 list(argv),
@@ -143,85 +180,63 @@ def run_command(
             )
         except OSError as error:
             out.write(f"cannot start {argv[0]}: {error}\n")
-            return CommandResult(
-                list(argv), None, f"cannot start {argv[0]}: {error}", time.monotonic() - start
-            )
+            return CommandResult(list(argv), None, str(error), time.monotonic() - start)
         timed_out = False
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)  # the suite's xdist workers go with it
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            out.write(f"\nrnnspec matrix: killed after {timeout:.0f} s\n")
         except BaseException:  # Ctrl-C: the child's own session would not get the signal
             os.killpg(proc.pid, signal.SIGKILL)
             raise
-        seconds = time.monotonic() - start
-        if timed_out:
-            out.write(f"\nrnnspec matrix: killed after {timeout:.0f} s\n")
-    return CommandResult(list(argv), proc.returncode, _tail(log, start=offset), seconds, timed_out)
-
-
-SUITE_FILES = ("conftest.py", "pytest.ini", "specs", "tests", "models", "rnnspec")
-
-
-def suite_fingerprint(repo: Path) -> str:
-    """A hash of the suite's Python files and settings: equal when releases ran the same tests.
-
-    Releases run one after another; if the checkout is edited meanwhile, facts appear or
-    disappear between releases for reasons that have nothing to do with torch.
-    """
-    digest = hashlib.sha256()
-    for name in SUITE_FILES:
-        path = repo / name
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            if file.is_file():
-                digest.update(file.relative_to(repo).as_posix().encode() + b"\0")
-                digest.update(file.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    with log.open("rb") as f:
+        f.seek(max(offset, log.stat().st_size - 20000))
+        output = f.read().decode(errors="replace")
+    return CommandResult(list(argv), proc.returncode, output, time.monotonic() - start, timed_out)
 
 
 def runtime_dependencies(repo: Path) -> list[str]:
-    """The project's runtime requirements from pyproject.toml, without torch and torchvision."""
+    """pyproject.toml's runtime requirements, without those chosen per release."""
     project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
     return [d for d in project["dependencies"] if Requirement(d).name not in PINNED_HERE]
 
 
-def env_python(env: Path) -> Path:
-    return env / "bin" / "python"
+def requirements(release: str, repo: Path, *, onnx: bool = True) -> list[str]:
+    """What a release's environment holds: torch pinned, torchvision to match, the rest."""
+    numpy = "numpy<2" if Version(release) < NUMPY_2_FROM else "numpy>=1.26"
+    others = runtime_dependencies(repo)
+    if not onnx:
+        others = [d for d in others if Requirement(d).name not in ONNX_PACKAGES]
+    return [f"torch=={release}", "torchvision", numpy, *others]
 
 
-def install_commands(release: str, env: Path, repo: Path, python: str = PYTHON) -> list[list[str]]:
-    """The uv commands that build a release's environment, in order."""
-    py = str(env_python(env))
-    return [
-        ["uv", "venv", "--clear", "--python", python, str(env)],
-        [
-            "uv",
-            "pip",
-            "install",
-            "--python",
-            py,
-            f"torch=={release}",
-            "torchvision",
-            *runtime_dependencies(repo),
-            "--compile-bytecode",  # else each run recompiles torch where PYTHONDONTWRITEBYTECODE=1
-        ],
-        ["uv", "pip", "install", "--python", py, "--no-deps", "-e", str(repo)],
-    ]
+def uv_run(
+    packages: Sequence[str], *, python: str = PYTHON, reinstall: bool = False, offline: bool = False
+) -> list[str]:
+    """`uv run` in a cached environment holding `packages` and nothing from the project."""
+    argv = ["uv", "run", "--isolated", "--no-project", "--python", python, "--compile-bytecode"]
+    if reinstall:
+        argv.append("--reinstall")
+    if offline:
+        argv.append("--offline")
+    for package in packages:
+        argv += ["--with", package]
+    return [*argv, "--"]
 
 
-def child_environment(env: Path) -> dict[str, str]:
-    """os.environ with the release's environment activated and no outside Python paths."""
-    variables = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONPATH", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT")
-    }
-    variables["VIRTUAL_ENV"] = str(env)
-    variables["PATH"] = f"{env / 'bin'}{os.pathsep}{variables.get('PATH', '')}"
+def child_environment(repo: Path) -> dict[str, str]:
+    """os.environ with the checkout on PYTHONPATH and no outside environment selected."""
+    drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+    variables = {k: v for k, v in os.environ.items() if k not in drop}
+    variables["PYTHONPATH"] = str(repo)  # rnnspec and models, in the suite and its workers
     return variables
+
+
+# ----------------------------------------------------------------------------------------------
+# One release
 
 
 @dataclass
@@ -230,18 +245,19 @@ class ReleaseRun:
 
     torch: str
     status: str = "pending"
-    env: str = ""
-    env_reused: bool = False
+    requirements: list[str] = field(default_factory=list)
+    installed: dict[str, str | None] = field(default_factory=dict)  # what the resolver picked
+    without: list[str] = field(default_factory=list)  # packages left out to resolve at all
     env_seconds: float | None = None
     suite_seconds: float | None = None
     exit_code: int | None = None
     report_dir: str = ""
     report: str | None = None
-    install_log: str = ""
-    suite_log: str = ""
-    installed: dict[str, str] = field(default_factory=dict)  # torch, torchvision, python
-    suite_fingerprint: str | None = None  # of the tests this release ran (suite_fingerprint)
+    benchmarks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+
+    def note(self, message: str) -> None:
+        self.error = "\n".join(part for part in (self.error, message) if part)
 
 
 @dataclass
@@ -250,249 +266,192 @@ class MatrixConfig:
 
     releases: list[str]
     out: Path = DEFAULT_OUT
-    env_root: Path = DEFAULT_ENV_ROOT
     repo: Path = field(default_factory=lambda: REPO)
     pytest_args: list[str] = field(default_factory=list)
     mnist_root: Path | None = None
-    jobs: int = 1
     timeout: float = SUITE_TIMEOUT_S
     install_timeout: float = INSTALL_TIMEOUT_S
     rebuild: bool = False
     python: str = PYTHON
-    bench: bool = True  # time the seed models' forward and backward in each release
+    bench_rounds: int = BENCH_ROUNDS
+    bench_threads: int = BENCH_THREADS  # 0: torch's default
+    bench_only: bool = False
+    clean_cache: bool = False  # empty uv's cache after each release (disk for --all)
 
 
 def _say(release: str, message: str) -> None:
     print(f"[torch {release}] {message}", flush=True)
 
 
-def probe(env: Path, log: Path, runner: Runner, timeout: float = 300.0) -> dict[str, str] | None:
-    """Import torch, torchvision and rnnspec in the environment; their versions, or None."""
-    if not env_python(env).exists():
-        return None
-    result = runner(
-        [str(env_python(env)), "-c", PROBE],
-        cwd=env,
-        timeout=timeout,
-        log=log,
-        env=child_environment(env),
-    )
-    if not result.ok:
-        return None
-    for line in reversed(result.output.strip().splitlines()):
+def _folder(config: MatrixConfig, release: str) -> Path:
+    return (config.out / f"torch-{release}").resolve()
+
+
+def prepare(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> bool:
+    """Let uv build (or reuse) the release's environment and record what it resolved.
+
+    When it cannot resolve with the ONNX packages, it tries once without them (an old torch
+    may have no onnxscript to match); their facts then skip, and the release says why.
+    """
+    log, env = _folder(config, run.torch) / "install.log", child_environment(config.repo)
+    start = time.monotonic()
+    for onnx in (True, False):
+        run.requirements = requirements(run.torch, config.repo, onnx=onnx)
+        argv = uv_run(run.requirements, python=config.python, reinstall=config.rebuild)
+        result = runner(
+            [*argv, "python", "-c", VERSIONS],
+            cwd=config.repo,
+            timeout=config.install_timeout,
+            log=log,
+            env=env,
+        )
+        run.env_seconds = round(time.monotonic() - start, 1)
+        installed = _last_json_line(result.output) if result.ok else None
+        if installed is not None:
+            run.installed = installed
+            break
+        why = "timed out" if result.timed_out else f"exit {result.returncode}"
+        run.note(f"uv run ... {why}:\n{result.output[-ERROR_CHARS:].strip()}")
+        if result.timed_out:
+            return False
+    else:
+        return False
+    if not onnx:
+        run.without = list(ONNX_PACKAGES)
+        run.note(f"installed without {', '.join(ONNX_PACKAGES)}: they did not resolve (above)")
+    _say(run.torch, f"environment ready in {run.env_seconds} s: {run.installed}")
+    return True
+
+
+def _last_json_line(output: str) -> dict[str, Any] | None:
+    """The object printed by VERSIONS: the last output line that is a JSON object."""
+    for line in reversed(output.strip().splitlines()):
         try:
             found = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(found, dict) and "torch" in found:
+        if isinstance(found, dict):
             return found
     return None
 
 
-def _matches(found: dict[str, str], release: str) -> bool:
-    try:
-        return Version(found["torch"]).public == Version(release).public
-    except (InvalidVersion, KeyError):
-        return False
+def status_of(code: int | None, report: dict[str, Any]) -> str:
+    """The release's status from `rnnspec check`'s exit status and its report's verdict."""
+    if code not in (0, 1, 5, 6):  # interrupted, internal or usage error, a signal, no start
+        return f"{CRASHED} (exit {code})"
+    if not report.get("facts"):
+        return NO_FACTS if code == 5 else f"{CRASHED} (no facts collected)"
+    if "verdict" not in report:  # a schema-1 report
+        return {0: PASSED, 1: FAILED}.get(code, NO_FACTS)
+    status = VERDICTS.get(report["verdict"], f"{CRASHED} (verdict {report['verdict']!r})")
+    return FAILED if status == PASSED and code != 0 else status
 
 
-def prepare_env(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> bool:
-    """Reuse or build the release's environment; False (with run.error set) when it fails."""
-    release, env, log = run.torch, Path(run.env), Path(run.install_log)
-    start = time.monotonic()
-    marker = env / ENV_MARKER
-    if not config.rebuild and marker.exists():
-        try:
-            recorded = json.loads(marker.read_text())
-        except (OSError, json.JSONDecodeError):
-            recorded = {}
-        found = probe(env, log, runner) if recorded.get("release") == release else None
-        if found is not None and _matches(found, release):
-            if not Path(found.get("rnnspec", "")).resolve().is_relative_to(config.repo):
-                # Built for another checkout: point the editable install at this one.
-                editable = install_commands(release, env, config.repo, config.python)[-1]
-                result = runner(editable, cwd=config.repo, timeout=config.install_timeout, log=log)
-                if not result.ok:
-                    run.error = f"{' '.join(editable)} failed:\n{result.output[-ERROR_CHARS:]}"
-                    run.env_seconds = round(time.monotonic() - start, 1)
-                    return False
-            run.env_reused, run.installed = True, found
-            run.env_seconds = round(time.monotonic() - start, 1)
-            _say(release, f"reusing {env} ({run.env_seconds} s to check it)")
-            return True
-        _say(release, f"{env} is not healthy: rebuilding it")
-    _say(release, f"creating {env}")
-    for argv in install_commands(release, env, config.repo, config.python):
-        result = runner(argv, cwd=config.repo, timeout=config.install_timeout, log=log)
-        if not result.ok:
-            why = "timed out" if result.timed_out else f"exit {result.returncode}"
-            run.error = f"{' '.join(argv[:3])} ... {why}:\n{result.output[-ERROR_CHARS:].strip()}"
-            run.env_seconds = round(time.monotonic() - start, 1)
-            return False
-    found = probe(env, log, runner)
-    run.env_seconds = round(time.monotonic() - start, 1)
-    if found is None or not _matches(found, release):
-        run.error = f"installed, but the probe found {found}:\n{_tail(log, ERROR_CHARS).strip()}"
-        return False
-    run.installed = found
-    marker.write_text(
-        json.dumps(
-            {
-                "release": release,
-                "python": config.python,
-                "repo": str(config.repo),
-                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "seconds": run.env_seconds,
-                "installed": found,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
-    _say(
-        release,
-        f"environment ready in {run.env_seconds} s: torch {found['torch']}, "
-        f"torchvision {found['torchvision']}",
-    )
-    return True
-
-
-REPORT_FILES = (
-    "report.json",
-    "report.md",
-    "training_curves.png",
-    "install.log",
-    "suite.log",
-    "benchmarks.json",
-    "bench.log",
-)
-
-
-def run_release(release: str, config: MatrixConfig, runner: Runner) -> ReleaseRun:
-    """Build or reuse the release's environment, run the suite there, classify the result."""
-    report_dir = (config.out / f"torch-{release}").resolve()
-    report_dir.mkdir(parents=True, exist_ok=True)
-    for name in REPORT_FILES:  # a stale report must not pass for this run's
-        (report_dir / name).unlink(missing_ok=True)
-    run = ReleaseRun(
-        torch=release,
-        env=str((config.env_root / f"torch-{release}").resolve()),
-        report_dir=str(report_dir),
-        install_log=str(report_dir / "install.log"),
-        suite_log=str(report_dir / "suite.log"),
-    )
-    if not prepare_env(run, config, runner):
-        run.status = NOT_INSTALLED
-        _say(release, f"not installed ({run.env_seconds} s)")
-        return run
-    argv = [str(env_python(Path(run.env))), "-m", "rnnspec", "check", f"--report-dir={report_dir}"]
+def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
+    """Run `rnnspec check` in the release's environment and classify the result."""
+    folder = Path(run.report_dir)
+    argv = [*uv_run(run.requirements, python=config.python, offline=True), "python", "-m"]
+    argv += ["rnnspec", "check", f"--report-dir={folder}"]
     if config.mnist_root is not None:
         # "--opt=DIR": pytest would take an existing DIR given alone for a test path and look
         # for its rootdir and pytest.ini there, not in the checkout.
         argv.append(f"--mnist-root={config.mnist_root.resolve()}")
     argv += config.pytest_args
-    _say(release, "running the suite")
-    run.suite_fingerprint = suite_fingerprint(config.repo)
+    _say(run.torch, "running the suite")
     result = runner(
         argv,
         cwd=config.repo,
         timeout=config.timeout,
-        log=Path(run.suite_log),
-        env=child_environment(Path(run.env)),
+        log=folder / "suite.log",
+        env=child_environment(config.repo),
     )
-    run.suite_seconds = round(result.seconds, 1)
-    run.exit_code = result.returncode
-    report = report_dir / "report.json"
+    run.suite_seconds, run.exit_code = round(result.seconds, 1), result.returncode
+    report = folder / "report.json"
     if result.timed_out:
         run.status = TIMED_OUT
-        run.error = f"killed after {config.timeout:.0f} s"
-    elif not report.exists():
+        run.note(f"killed after {config.timeout:.0f} s")
+        return
+    try:
+        payload = json.loads(report.read_text())
+    except (OSError, json.JSONDecodeError) as error:
         run.status = CRASHED
-        run.error = f"no report.json (exit {result.returncode}):\n" + result.output[-ERROR_CHARS:]
-    else:
-        run.report = str(report)
-        try:
-            run.status = status_from_exit(result.returncode, load_report(report))
-        except ReportError as error:
-            run.status, run.error = CRASHED, str(error)
-        if run.status.startswith(CRASHED):
-            output = result.output[-ERROR_CHARS:].strip()
-            run.error = "\n".join(part for part in (run.error, output) if part)
-    if config.bench and run.report is not None:
-        run_benchmarks(run, config, runner)
-    _say(release, f"{run.status} in {run.suite_seconds} s")
-    return run
+        run.note(f"no readable report.json ({error}), exit {result.returncode}:\n")
+        run.note(result.output[-ERROR_CHARS:].strip())
+        return
+    run.report = str(report)
+    run.status = status_of(result.returncode, payload)
+    if run.status.startswith(CRASHED):
+        run.note(result.output[-ERROR_CHARS:].strip())
+    _say(run.torch, f"{run.status} in {run.suite_seconds} s")
 
 
-def benchmark_command(env: Path, out_json: Path) -> list[str]:
-    """pytest-benchmark over the seed models' forward and forward+backward, on CPU, into out_json.
+# ----------------------------------------------------------------------------------------------
+# Benchmarks, interleaved over the releases
 
-    Rounds follow pytest-benchmark's defaults (up to 1 s per benchmark); nothing is
-    saved under benchmarks/results/, which holds this checkout's own runs.
-    """
+
+def bench_command(run: ReleaseRun, config: MatrixConfig, out_json: Path) -> list[str]:
+    """pytest-benchmark over the seed models' forward and forward+backward on CPU."""
     from rnnspec.bench import benchmark_options
 
-    return [
-        str(env_python(env)),
-        "-m",
-        "pytest",
-        "benchmarks/test_bench_models.py",
-        *benchmark_options(out_json),
-        "-k",
-        "cpu and test_forward",  # test_forward and test_forward_backward
-        "-q",
-    ]
+    argv = [*uv_run(run.requirements, python=config.python, offline=True), "python", "-m"]
+    argv += ["pytest", "benchmarks/test_bench_models.py", *benchmark_options(out_json)]
+    return [*argv, "-k", "cpu and test_forward", "-q", "-p", "no:cacheprovider"]
 
 
-def run_benchmarks(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
-    """Time the seed models in the release's environment; merge the medians into its report."""
-    from rnnspec.bench import benchmark_medians, merge_into_report
+def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: Runner) -> None:
+    """`config.bench_rounds` rounds, each timing every release once, in release order."""
+    from rnnspec.bench import benchmark_medians, summarise_rounds
 
-    report_dir = Path(run.report_dir)
-    out_json = report_dir / "benchmarks.json"  # removed with the stale report (REPORT_FILES)
-    _say(run.torch, "timing the seed models")
-    result = runner(
-        benchmark_command(Path(run.env), out_json),
-        cwd=config.repo,
-        timeout=config.timeout,
-        log=report_dir / "bench.log",
-        env=child_environment(Path(run.env)),
-    )
-    if result.ok and out_json.is_file():
-        merge_into_report(run.report or "", benchmark_medians(out_json))
-    else:
-        note = f"benchmarks did not run (exit {result.returncode}); see {report_dir / 'bench.log'}"
-        run.error = "\n".join(part for part in (run.error, note) if part)
+    rounds: dict[str, list[list[dict[str, Any]]]] = {run.torch: [] for run in runs}
+    env = child_environment(config.repo)
+    if config.bench_threads > 0:
+        env["OMP_NUM_THREADS"] = str(config.bench_threads)
+    for number in range(1, config.bench_rounds + 1):
+        for run in runs:
+            folder = Path(run.report_dir)
+            out_json = folder / f"bench-round-{number}.json"
+            out_json.unlink(missing_ok=True)
+            _say(run.torch, f"benchmark round {number} of {config.bench_rounds}")
+            result = runner(
+                bench_command(run, config, out_json),
+                cwd=config.repo,
+                timeout=BENCH_TIMEOUT_S,
+                log=folder / "bench.log",
+                env=env,
+            )
+            if result.ok and out_json.is_file():
+                rounds[run.torch].append(benchmark_medians(out_json))
+            else:
+                why = "timed out" if result.timed_out else f"exit {result.returncode}"
+                run.note(f"benchmark round {number} failed ({why}); see {folder / 'bench.log'}")
+    for run in runs:
+        run.benchmarks = summarise_rounds(rounds[run.torch])
+        for entry in run.benchmarks:
+            entry["threads"] = config.bench_threads or None
+        if run.report is not None and run.benchmarks:
+            payload = json.loads(Path(run.report).read_text())
+            payload["benchmarks"] = run.benchmarks
+            Path(run.report).write_text(json.dumps(payload, indent=1) + "\n")
 
 
-def _as_release(run: ReleaseRun) -> Release:
-    report = None
-    error = run.error
-    if run.report is not None:
-        try:
-            report = load_report(Path(run.report))
-        except ReportError as problem:
-            error = str(problem)
-    details = {
-        "env_seconds": run.env_seconds,
-        "suite_seconds": run.suite_seconds,
-        "suite_fingerprint": run.suite_fingerprint,
-    }
-    return Release(run.torch, run.status, report, run.report, error, details)
+# ----------------------------------------------------------------------------------------------
+# The matrix
 
 
 def write_matrix(config: MatrixConfig, runs: Sequence[ReleaseRun], started: dt.datetime) -> Path:
-    """Write OUT/matrix.json (what ran, where, how long, with what result)."""
+    """Write OUT/matrix.json: what ran, with what, how long, with what result."""
     config.out.mkdir(parents=True, exist_ok=True)
     payload = {
-        "schema": 1,
+        "schema": 2,
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "repo": str(config.repo),
-        "env_root": str(config.env_root.resolve()),
         "python": config.python,
         "pytest_args": config.pytest_args,
         "mnist_root": str(config.mnist_root) if config.mnist_root else None,
+        "bench_rounds": config.bench_rounds,
+        "bench_threads": config.bench_threads,
+        "bench_only": config.bench_only,
         "releases": [asdict(r) for r in runs],
     }
     path = config.out / "matrix.json"
@@ -500,33 +459,83 @@ def write_matrix(config: MatrixConfig, runs: Sequence[ReleaseRun], started: dt.d
     return path
 
 
+STALE = ("report.json", "report.md", "training_curves.png", "install.log", "suite.log")
+
+
 def run_matrix(config: MatrixConfig, runner: Runner = run_command) -> list[ReleaseRun]:
-    """Run every release (config.jobs at a time), then write matrix.json and the comparison."""
+    """Each release's environment and suite in turn, the benchmark rounds, then the pages."""
     started = dt.datetime.now(dt.UTC)
-    runs: dict[str, ReleaseRun] = {r: ReleaseRun(torch=r) for r in config.releases}
-    lock = threading.Lock()
-
-    def one(release: str) -> None:
+    runs = [ReleaseRun(torch=r, report_dir=str(_folder(config, r))) for r in config.releases]
+    for run in runs:
+        folder = Path(run.report_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in [*STALE, "bench.log", *(p.name for p in folder.glob("bench-round-*.json"))]:
+            (folder / name).unlink(missing_ok=True)  # a stale report must not pass for this one
         try:
-            result = run_release(release, config, runner)
+            if not prepare(run, config, runner):
+                run.status = NOT_INSTALLED
+                _say(run.torch, f"not installed ({run.env_seconds} s)")
+            elif config.bench_only:
+                run.status = "installed"
+            else:
+                run_suite(run, config, runner)
         except Exception as error:  # one broken release must not lose the others' results
-            result = ReleaseRun(torch=release, status=CRASHED, error=f"rnnspec matrix: {error!r}")
-        with lock:
-            runs[release] = result
-            write_matrix(config, list(runs.values()), started)  # progress survives an interrupt
+            run.status, run.error = CRASHED, f"rnnspec matrix: {error!r}"
+        if config.clean_cache:
+            clean_cache(run, config, runner)
+        write_matrix(config, runs, started)  # progress survives an interrupt
+    installed = [r for r in runs if r.installed and r.status != NOT_INSTALLED]
+    if config.bench_rounds > 0 and installed:
+        run_bench_rounds(installed, config, runner)
+    write_matrix(config, runs, started)
+    if config.bench_only:
+        write_bench_page(runs, config.out)
+    else:
+        write_comparison_page(runs, config.out)
+    return runs
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
-        list(pool.map(one, config.releases))
-    ordered = list(runs.values())
-    write_matrix(config, ordered, started)
-    if len({r.suite_fingerprint for r in ordered if r.suite_fingerprint}) > 1:
-        print(
-            "rnnspec matrix: the suite's files changed during the run; facts that appear or "
-            "disappear between releases may come from those edits",
-            file=sys.stderr,
-        )
-    write_comparison([_as_release(r) for r in ordered], config.out)
-    return ordered
+
+def clean_cache(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
+    """Empty uv's cache once a release is done (`--clean-cache`).
+
+    Each torch release is a CUDA build of 3-5 GB in uv's cache; sixteen of them do not
+    fit on a small disk. Installed environments, the project's own among them, keep
+    their files; the next release is downloaded again (about 30 s here).
+    """
+    runner(
+        ["uv", "cache", "clean"],
+        cwd=config.repo,
+        timeout=config.install_timeout,
+        log=Path(run.report_dir) / "install.log",
+        env=child_environment(config.repo),
+    )
+
+
+def write_bench_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
+    """OUT/benchmarks.md: the medians per release and the changes outside the noise band."""
+    from rnnspec.bench import cross_release_lines
+
+    timed = [(r.torch, r.benchmarks) for r in runs if r.benchmarks]
+    page = out / "benchmarks.md"
+    page.write_text(
+        "\n".join(["# Seed models across torch releases", "", *cross_release_lines(timed)]) + "\n"
+    )
+    return page
+
+
+def write_comparison_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
+    from rnnspec.compare import Release, write_comparison
+
+    releases = []
+    for run in runs:
+        report = json.loads(Path(run.report).read_text()) if run.report else None
+        details = {"env_seconds": run.env_seconds, "suite_seconds": run.suite_seconds}
+        releases.append(Release(run.torch, run.status, report, run.report, run.error, details))
+    return write_comparison(releases, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# The command
 
 
 def parse_releases(values: Sequence[str]) -> list[str]:
@@ -544,60 +553,92 @@ def parse_releases(values: Sequence[str]) -> list[str]:
 
 
 def cmd_matrix(args: argparse.Namespace, extra: Sequence[str], runner: Runner = run_command) -> int:
-    """Run the suite against each release and write matrix.json and the comparison page."""
+    """Run the suite (or only the benchmarks) against each release; write the pages."""
     try:
-        releases = parse_releases(args.torch)
+        releases = parse_releases(ALL_RELEASES if args.all else args.torch or DEFAULT_RELEASES)
     except argparse.ArgumentTypeError as error:
         print(f"rnnspec matrix: {error}", file=sys.stderr)
         return 2
     pytest_args = list(extra)
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
+    if args.clean_cache and (args.bench_only or args.bench_rounds > 0):
+        print(
+            "rnnspec matrix: --clean-cache removes each release's environment before the "
+            "interleaved benchmark rounds could use it; add --bench-rounds 0"
+        )
+        return 2
+    if args.bench_only and pytest_args:
+        print("rnnspec matrix: --bench-only runs no suite; pytest arguments make no sense")
+        return 2
     config = MatrixConfig(
         releases=releases,
         out=Path(args.out),
-        env_root=Path(args.env_root),
         pytest_args=pytest_args,
         mnist_root=Path(args.mnist_root) if args.mnist_root else None,
-        jobs=args.jobs,
         timeout=args.timeout,
         install_timeout=args.install_timeout,
         rebuild=args.rebuild,
         python=args.python,
-        bench=not args.no_bench,
+        bench_rounds=max(1, args.bench_rounds) if args.bench_only else args.bench_rounds,
+        bench_threads=args.bench_threads,
+        bench_only=args.bench_only,
+        clean_cache=args.clean_cache,
     )
     runs = run_matrix(config, runner)
+    page = "benchmarks.md" if config.bench_only else "comparison.md"
+    print(f"rnnspec matrix: {config.out / 'matrix.json'}, {config.out / page}")
     width = max(len(r.torch) for r in runs)
-    print(f"rnnspec matrix: {config.out / 'matrix.json'}, {config.out / 'comparison.md'}")
     for r in runs:
-        times = f"env {r.env_seconds} s, suite {r.suite_seconds} s"
-        print(f"  torch {r.torch:<{width}}  {r.status:<16} {times}")
-    return 0 if all(r.status == "passed" for r in runs) else 1
+        times = f"env {r.env_seconds} s" + (
+            "" if config.bench_only else f", suite {r.suite_seconds} s"
+        )
+        print(f"  torch {r.torch:<{width}}  {r.status:<24} {times}")
+    if config.bench_only:
+        return 0 if all(r.benchmarks for r in runs) else 1
+    return 0 if all(r.status == PASSED for r in runs) else 1
 
 
-def add_parser(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Add the `matrix` subcommand to rnnspec's subparsers."""
     matrix = sub.add_parser(
         "matrix",
         help="run the spec suite against several torch releases and compare them",
-        description="Arguments after -- go to pytest in every release, e.g. "
-        "-- -m 'not slow' -n 2. Exit status 0 when every release passed, 1 otherwise.",
+        description="Arguments after -- go to pytest in every release, e.g. -- -m 'not slow'. "
+        "Exit status 0 when every release passed, 1 otherwise.",
     )
-    matrix.add_argument(
+    which = matrix.add_mutually_exclusive_group()
+    which.add_argument(
         "--torch",
         nargs="+",
-        default=list(DEFAULT_RELEASES),
         metavar="VER",
         help=f"torch releases (default: {' '.join(DEFAULT_RELEASES)})",
     )
-    matrix.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (%(default)s)")
-    matrix.add_argument(
-        "--env-root",
-        default=str(DEFAULT_ENV_ROOT),
-        help="where the environments live (%(default)s)",
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help=f"one release per minor from 2.0: {' '.join(ALL_RELEASES)}",
     )
+    matrix.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (%(default)s)")
     matrix.add_argument("--mnist-root", help="folder holding MNIST/raw/, passed to every release")
-    matrix.add_argument("--jobs", type=int, default=1, help="releases run at once (%(default)s)")
+    matrix.add_argument(
+        "--bench-rounds",
+        type=int,
+        default=BENCH_ROUNDS,
+        metavar="N",
+        help="interleaved rounds timing the seed models in every release; 0: none (%(default)s)",
+    )
+    matrix.add_argument(
+        "--bench-threads",
+        type=int,
+        default=BENCH_THREADS,
+        metavar="N",
+        help="torch's intra-op threads while timing (OMP_NUM_THREADS); 0: torch's default "
+        "(%(default)s)",
+    )
+    matrix.add_argument(
+        "--bench-only", action="store_true", help="only the benchmark rounds, no suite"
+    )
     matrix.add_argument(
         "--timeout",
         type=float,
@@ -608,15 +649,18 @@ def add_parser(sub: Any) -> None:
         "--install-timeout",
         type=float,
         default=INSTALL_TIMEOUT_S,
-        help="seconds allowed for each install step (%(default)s)",
+        help="seconds allowed for building one environment (%(default)s)",
     )
-    matrix.add_argument("--rebuild", action="store_true", help="rebuild existing environments")
     matrix.add_argument(
-        "--no-bench",
-        action="store_true",
-        help="skip the forward and forward+backward timings of the seed models",
+        "--rebuild", action="store_true", help="reinstall every package (uv run --reinstall)"
     )
     matrix.add_argument(
         "--python", default=PYTHON, help="Python for the environments (%(default)s)"
+    )
+    matrix.add_argument(
+        "--clean-cache",
+        action="store_true",
+        help="empty uv's cache after each release, for disks that cannot hold every "
+        "release's CUDA build at once (with --bench-rounds 0)",
     )
     matrix.set_defaults(func=cmd_matrix)

@@ -204,7 +204,7 @@ def repeat(
     return status
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """The `repeat` subcommand of `rnnspec`."""
     parser = sub.add_parser(
         "repeat",

@@ -33,3 +33,24 @@ PR_RNN_DTYPE_MESSAGE = f"{_GITHUB}/pull/166946"  # "RNN input dtype (...) does n
 PR_RNN_INPUT_SIZE_CHECK = f"{_GITHUB}/pull/166302"  # input_size must be an int > 0, 2.11
 PR_RNN_ARGUMENT_TYPES = f"{_GITHUB}/pull/166980"  # bias and batch_first must be bool, 2.11
 ISSUE_RNN_BOOL_SIZES = f"{_GITHUB}/issues/105631"  # hidden_size=True passes the int check
+# Deployment paths (engineer C): the documentation of each path, and the upstream issues and pull
+# requests the deployment facts and the known-bug ledger (rnnspec.ledger) cite.
+DOCS_COMPILE = f"{_DOCS}/generated/torch.compile.html"
+DOCS_COMPILER_TROUBLESHOOTING = f"{_DOCS}/torch.compiler_troubleshooting.html"
+DOCS_EXPORT = f"{_DOCS}/export.html"
+DOCS_ONNX = f"{_DOCS}/onnx.html"
+DOCS_ONNX_EXPORT = f"{_DOCS}/onnx_export.html"
+DOCS_QUANTIZATION = f"{_DOCS}/quantization.html"
+DOCS_QUANTIZE_DYNAMIC = f"{_DOCS}/generated/torch.ao.quantization.quantize_dynamic.html"
+DOCS_JIT = f"{_DOCS}/jit.html"
+DOCS_JIT_SCRIPT = f"{_DOCS}/generated/torch.jit.script.html"
+DOCS_JIT_TRACE = f"{_DOCS}/generated/torch.jit.trace.html"
+DOCS_UNPAD_SEQUENCE = f"{_DOCS}/generated/torch.nn.utils.rnn.unpad_sequence.html"
+ISSUE_DYNAMO_RNN_GRAPH_BREAK = f"{_GITHUB}/issues/171853"  # fullgraph=True refuses RNN/GRU/LSTM
+ISSUE_QUANTIZATION_DEPRECATED = f"{_GITHUB}/issues/153892"  # torch.ao.quantization deprecated
+# Release boundaries of nn.RNN/LSTM/GRU's argument and input checks before 2.5, found by running
+# torch 2.0.1, 2.1.2, 2.2.2, 2.3.1 and 2.4.1 on both sides of each (issue 11).
+PR_RNN_INPUT_DTYPE_CHECK = f"{_GITHUB}/pull/100100"  # ValueError for an input dtype mismatch, 2.1
+PR_RNN_RANK_VALUE_ERROR = f"{_GITHUB}/pull/105127"  # ValueError, not AssertionError, for rank, 2.1
+PR_RNN_HIDDEN_SIZE_CHECK = f"{_GITHUB}/pull/105659"  # hidden_size must be an int > 0, 2.1
+PR_RNN_NUM_LAYERS_CHECK = f"{_GITHUB}/pull/108853"  # num_layers must be > 0, 2.2

@@ -1,116 +1,143 @@
-"""`rnnspec matrix`: environments, statuses and the merged comparison, with a fake runner.
+"""`rnnspec matrix`: the uv commands, statuses, benchmark rounds and merged pages, with a fake uv.
 
-`FakeUv` stands in for every command the matrix runs (uv venv, uv pip install,
-the import probe, `python -m rnnspec check`), records them, and answers as the
-real ones would: the venv step creates ENV/bin/python, the probe prints the
-versions, the suite writes a report.json with the outcomes the test chose. No
-environment is built and nothing is downloaded; only the tests marked `slow`
-start real processes.
+`FakeUv` stands in for every command the matrix runs (`uv run ... -- python -c
+VERSIONS`, `... python -m rnnspec check`, `... python -m pytest benchmarks/...`),
+records them, and answers as the real ones would: the versions line, a report.json
+with the outcomes the test chose, a pytest-benchmark JSON. No environment is built
+and nothing is downloaded; only the tests marked `slow` start real processes.
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
-import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
 
-from rnnspec import cli, compare, matrix
+from rnnspec import bench, compare, matrix
 from rnnspec.matrix import (
+    ALL_RELEASES,
     CRASHED,
-    ENV_MARKER,
+    DEFAULT_RELEASES,
+    FAILED,
+    INCOMPLETE,
+    NO_FACTS,
     NOT_INSTALLED,
-    PROBE,
+    ONNX_PACKAGES,
+    PASSED,
     REPO,
     TIMED_OUT,
+    VERSIONS,
     CommandResult,
     MatrixConfig,
-    install_commands,
+    requirements,
     run_command,
     run_matrix,
-    runtime_dependencies,
+    status_of,
 )
-from tests.test_compare import make_report
 
-Outcomes = dict[str, str]
+FORWARD = "test_forward[cpu-lstm-2x128-seed004]"
 
 
-BENCH_NAME = "test_forward[cpu-lstm-2x128-seed004]"
+def make_report(folder: Path, torch: str, outcomes: dict[str, str], verdict: str) -> None:
+    """A schema-2 report.json with one fact row per outcome."""
+    folder.mkdir(parents=True, exist_ok=True)
+    facts = [{"id": i, "topic": i.split("::")[0], "outcome": o} for i, o in outcomes.items()]
+    summary = {o: list(outcomes.values()).count(o) for o in ("passed", "failed", "skipped")}
+    payload = {"schema": 2, "torch": torch, "verdict": verdict, "summary": summary}
+    (folder / "report.json").write_text(json.dumps({**payload, "facts": facts}))
 
 
 class FakeUv:
-    """A Runner that pretends to be uv, the probe and the suite."""
+    """A Runner that pretends to be `uv run` with the versions probe, the suite and the timings."""
 
     def __init__(
         self,
-        outcomes: dict[str, Outcomes] | None = None,
-        broken: Sequence[str] = (),
+        outcomes: dict[str, dict[str, str]] | None = None,
+        *,
+        unresolvable: Sequence[str] = (),
+        onnx_unresolvable: Sequence[str] = (),
+        install_timeouts: Sequence[str] = (),
         suite_exit: dict[str, int | None] | None = None,
         timeouts: Sequence[str] = (),
+        medians: dict[str, Sequence[float]] | None = None,
     ) -> None:
         self.outcomes = outcomes or {}
-        self.broken = broken  # releases whose `uv pip install` fails
-        self.suite_exit = suite_exit or {}  # releases whose suite exits so, without a report
-        self.timeouts = timeouts  # releases whose suite runs out of time
+        self.unresolvable = unresolvable  # no environment at all
+        self.onnx_unresolvable = onnx_unresolvable  # resolves only without the ONNX packages
+        self.install_timeouts = install_timeouts
+        self.suite_exit = suite_exit or {}  # the suite exits so, without a report
+        self.timeouts = timeouts  # the suite runs out of time
+        self.medians = medians or {}  # per release, the median of each successive round
+        self.verdict: dict[str, str] = {}  # per release, the report's verdict when not derived
         self.calls: list[list[str]] = []
-        self.empty_exit = 0  # the suite's exit status when it ran no fact
-        self.bench_medians = {"2.5.1": 0.010, "2.6.0": 0.013}  # seconds, by release
+        self.envs: list[dict[str, str]] = []
 
     def __call__(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: Path,
-        timeout: float | None,
-        log: Path,
-        env: dict[str, str] | None = None,
+        self, argv: Sequence[str], *, cwd: Path, timeout: float, log: Path, env: dict[str, str]
     ) -> CommandResult:
         argv = list(argv)
         self.calls.append(argv)
-        if argv[:2] == ["uv", "venv"]:
-            python = Path(argv[-1]) / "bin" / "python"
-            python.parent.mkdir(parents=True, exist_ok=True)
-            python.touch()
-            return CommandResult(argv, 0, "Creating virtual environment", 0.1)
-        if argv[:3] == ["uv", "pip", "install"]:
-            pinned = [a.removeprefix("torch==") for a in argv if a.startswith("torch==")]
-            if pinned and pinned[0] in self.broken:
-                error = f"No solution found when resolving dependencies: torch=={pinned[0]}"
-                return CommandResult(argv, 1, f"  x {error}\n", 0.2)
-            return CommandResult(argv, 0, "Installed 45 packages", 0.2)
-        release = Path(argv[0]).parents[1].name.removeprefix("torch-")
-        if argv[1:] == ["-c", PROBE]:
-            found = {"torch": f"{release}+cpu", "torchvision": "0.0.1", "python": "3.11.7"}
-            found["rnnspec"] = str(REPO / "rnnspec" / "__init__.py")
-            return CommandResult(argv, 0, json.dumps(found) + "\n", 1.0)
-        if argv[1:4] == ["-m", "pytest", "benchmarks/test_bench_models.py"]:
+        self.envs.append(env)
+        assert argv[:4] == ["uv", "run", "--isolated", "--no-project"], argv
+        assert cwd == REPO
+        assert env["PYTHONPATH"] == str(REPO)
+        (release,) = [a.removeprefix("torch==") for a in argv if a.startswith("torch==")]
+        command = argv[argv.index("--") + 1 :]
+        if command == ["python", "-c", VERSIONS]:
+            return self.versions(argv, release)
+        if command[:4] == ["python", "-m", "pytest", "benchmarks/test_bench_models.py"]:
             (option,) = [a for a in argv if a.startswith("--benchmark-json=")]
-            median = self.bench_medians.get(release, 0.01)
-            bench = {"name": BENCH_NAME, "fullname": BENCH_NAME, "stats": {"median": median}}
-            Path(option.removeprefix("--benchmark-json=")).write_text(
-                json.dumps({"benchmarks": [bench]})
-            )
+            series = self.medians.get(release, [0.01])
+            median = series[(len(self.of("bench", release)) - 1) % len(series)]
+            bench_json = {
+                "benchmarks": [{"name": FORWARD, "fullname": FORWARD, "stats": {"median": median}}]
+            }
+            Path(option.removeprefix("--benchmark-json=")).write_text(json.dumps(bench_json))
             return CommandResult(argv, 0, "1 passed", 2.0)
-        assert argv[1:4] == ["-m", "rnnspec", "check"], argv
+        assert command[:4] == ["python", "-m", "rnnspec", "check"], argv
         if release in self.timeouts:
-            return CommandResult(argv, -9, "killed", timeout or 0.0, timed_out=True)
+            return CommandResult(argv, -9, "killed", timeout, timed_out=True)
         if release in self.suite_exit:
             return CommandResult(argv, self.suite_exit[release], "INTERNALERROR> boom", 3.0)
         (option,) = [a for a in argv if a.startswith("--report-dir=")]
-        report_dir = Path(option.removeprefix("--report-dir="))
-        outcomes = self.outcomes.get(release, {"specs/test_a.py::test_a": "passed"})
-        make_report(report_dir, f"{release}+cpu", outcomes)
-        code = int("failed" in outcomes.values()) if outcomes else self.empty_exit
-        return CommandResult(argv, code, "== done ==", 5.0)
+        outcomes = self.outcomes.get(release, {"specs/pytorch/test_a.py::test_a": "passed"})
+        failed = "failed" in outcomes.values()
+        verdict = self.verdict.get(release, "failed" if failed else "passed")
+        make_report(Path(option.removeprefix("--report-dir=")), release, outcomes, verdict)
+        return CommandResult(argv, int(failed), "== done ==", 5.0)
 
-    def suites(self) -> list[list[str]]:
-        return [c for c in self.calls if c[1:4] == ["-m", "rnnspec", "check"]]
+    def versions(self, argv: list[str], release: str) -> CommandResult:
+        with_onnx = any(a.startswith("onnx") for a in argv)
+        if release in self.install_timeouts:
+            return CommandResult(argv, -9, "Downloading torch", 1.0, timed_out=True)
+        if release in self.unresolvable or (release in self.onnx_unresolvable and with_onnx):
+            error = "error: No solution found when resolving `--with` dependencies"
+            return CommandResult(argv, 1, f"{error}\n  cause: torch=={release}\n", 0.2)
+        found = {"torch": release, "torchvision": "0.0.1", "numpy": "1.26.4", "pytest": "9.1.1"}
+        found |= {p: ("1.0" if with_onnx else None) for p in ONNX_PACKAGES}
+        return CommandResult(argv, 0, f"Installed 60 packages\n{json.dumps(found)}\n", 1.0)
 
-    def installs(self) -> list[list[str]]:
-        return [c for c in self.calls if c[0] == "uv"]
+    def of(self, kind: str, release: str | None = None) -> list[list[str]]:
+        """The calls of one kind (versions, suite, bench), optionally of one release."""
+        marks = {
+            "versions": VERSIONS,
+            "suite": "rnnspec",
+            "bench": "benchmarks/test_bench_models.py",
+        }
+        return [
+            c
+            for c in self.calls
+            if marks[kind] in c and (release is None or f"torch=={release}" in c)
+        ]
 
 
 @pytest.fixture(autouse=True)
@@ -120,107 +147,180 @@ def _no_heatmap(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def config_for(tmp_path: Path, releases: Sequence[str], **overrides: object) -> MatrixConfig:
-    return MatrixConfig(
-        releases=list(releases),
-        out=tmp_path / "out",
-        env_root=tmp_path / "envs",
-        **overrides,  # type: ignore[arg-type]
-    )
+    settings: dict[str, object] = {"out": tmp_path / "out", "bench_rounds": 0}
+    return MatrixConfig(releases=list(releases), **(settings | overrides))  # type: ignore[arg-type]
 
 
-def test_install_commands_pin_torch_and_leave_torchvision_to_the_resolver(tmp_path: Path) -> None:
-    env = tmp_path / "torch-2.6.0"
-    venv, deps, project = install_commands("2.6.0", env, REPO)
-    assert venv == ["uv", "venv", "--clear", "--python", "3.11", str(env)]
-    assert deps[:5] == ["uv", "pip", "install", "--python", str(env / "bin" / "python")]
-    assert deps[5:7] == ["torch==2.6.0", "torchvision"]
-    assert not [d for d in deps[7:] if d.startswith(("torch", "torchvision"))]
-    assert project[-3:] == ["--no-deps", "-e", str(REPO)]  # pyproject's torch range can't apply
+def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="rnnspec")
+    matrix.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_known_args(["matrix", *argv])
 
 
-def test_runtime_dependencies_come_from_pyproject_without_torch() -> None:
-    deps = runtime_dependencies(REPO)
-    assert "pytest-xdist>=3.6" in deps
-    assert not [d for d in deps if d.startswith("torch")]
+# ----------------------------------------------------------------------------------------------
+# The environments: what uv is asked for
 
 
-def test_matrix_builds_each_env_runs_the_suite_and_merges_the_reports(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("release", "numpy"),
+    [
+        ("2.0.1", "numpy<2"),
+        ("2.2.2", "numpy<2"),
+        ("2.3.1", "numpy>=1.26"),
+        ("2.15.0", "numpy>=1.26"),
+    ],
+)
+def test_requirements_pin_torch_and_numpy_1_before_2_3(release: str, numpy: str) -> None:
+    """torch before 2.3 was built against NumPy 1 ("Numpy is not available" with NumPy 2)."""
+    found = requirements(release, REPO)
+    assert found[:3] == [f"torch=={release}", "torchvision", numpy]  # torchvision: the resolver's
+    assert not [r for r in found[3:] if r.startswith(("torch", "numpy"))]  # none from pyproject
+    assert "pytest-xdist>=3.6" in found
+    assert "onnxscript>=0.1" in found
+
+
+def test_requirements_without_onnx_drop_exactly_the_onnx_packages() -> None:
+    full, without = requirements("2.6.0", REPO), requirements("2.6.0", REPO, onnx=False)
+    dropped = [r for r in full if r not in without]
+    assert sorted(Requirement(r).name for r in dropped) == sorted(ONNX_PACKAGES)
+
+
+def test_every_command_of_a_release_asks_uv_for_one_environment(tmp_path: Path) -> None:
+    """uv reuses an environment for the same requirements: the suite and the timings ask for
+    exactly what the first command resolved, offline; only that one may reinstall."""
+    fake = FakeUv()
+    run_matrix(config_for(tmp_path, ["2.6.0"], bench_rounds=2, rebuild=True), fake)
+    (versions,) = fake.of("versions")
+    later = fake.of("suite") + fake.of("bench")
+    assert len(later) == 3
+    with_args = [c for c in fake.calls[0] if c.startswith(("torch", "numpy", "onnx"))]
+    assert with_args[:3] == ["torch==2.6.0", "torchvision", "numpy>=1.26"]
+    assert "--reinstall" in versions
+    assert "--offline" not in versions
+    for call in later:
+        head = call[: call.index("--")]
+        assert "--offline" in head
+        assert "--reinstall" not in head
+        assert [a for a in head if a != "--offline"] == [
+            a for a in versions[: versions.index("--")] if a != "--reinstall"
+        ]
+
+
+def test_a_release_that_cannot_be_installed_is_not_a_pass(tmp_path: Path) -> None:
+    fake = FakeUv(unresolvable=["2.6.0"])
+    runs = run_matrix(config_for(tmp_path, ["2.5.1", "2.6.0"]), fake)
+    assert [r.status for r in runs] == [PASSED, NOT_INSTALLED]
+    assert "No solution found when resolving" in (runs[1].error or "")
+    assert runs[1].report is None
+    assert fake.of("suite", "2.6.0") == []  # no suite runs in an environment that is not there
+    assert len(fake.of("versions", "2.6.0")) == 2  # with and without the ONNX packages
+    page = (tmp_path / "out" / "comparison.md").read_text()
+    assert "| 2.6.0 | not installed |" in page
+    assert "No solution found" in page
+
+
+def test_onnx_packages_that_do_not_resolve_are_left_out_and_said(tmp_path: Path) -> None:
+    (run,) = run_matrix(config_for(tmp_path, ["2.0.1"]), FakeUv(onnx_unresolvable=["2.0.1"]))
+    assert run.status == PASSED
+    assert run.without == list(ONNX_PACKAGES)
+    assert run.installed["onnxscript"] is None
+    assert run.installed["torch"] == "2.0.1"
+    assert "No solution found" in (run.error or "")
+    assert "without onnx" in (run.error or "")
+    assert not [a for a in run.requirements if a.startswith("onnx")]
+    saved = json.loads((tmp_path / "out" / "matrix.json").read_text())
+    assert saved["releases"][0]["without"] == list(ONNX_PACKAGES)
+
+
+def test_an_install_that_times_out_is_not_retried(tmp_path: Path) -> None:
+    fake = FakeUv(install_timeouts=["2.6.0"])
+    (run,) = run_matrix(config_for(tmp_path, ["2.6.0"]), fake)
+    assert run.status == NOT_INSTALLED
+    assert "timed out" in (run.error or "")
+    assert len(fake.calls) == 1
+
+
+def test_the_versions_uv_resolved_are_recorded(tmp_path: Path) -> None:
+    (run,) = run_matrix(config_for(tmp_path, ["2.2.2"]), FakeUv())
+    saved = json.loads((tmp_path / "out" / "matrix.json").read_text())["releases"][0]
+    assert saved["installed"] == run.installed
+    assert set(run.installed) == set(matrix.REPORTED)
+    assert "numpy<2" in saved["requirements"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Statuses
+
+
+@pytest.mark.parametrize(
+    ("code", "verdict", "status"),
+    [
+        (0, "passed", PASSED),
+        (1, "failed", FAILED),
+        (1, "passed", FAILED),  # a test outside the facts failed: never a pass
+        (6, "incomplete: environment", INCOMPLETE),  # rnnspec's exit status for it
+        (1, "incomplete: environment", INCOMPLETE),
+        (5, "not run", NO_FACTS),
+        (2, "passed", f"{CRASHED} (exit 2)"),  # interrupted: collection errors
+        (3, "failed", f"{CRASHED} (exit 3)"),  # pytest's internal error
+        (-11, "passed", f"{CRASHED} (exit -11)"),  # a signal
+        (0, None, PASSED),  # a schema-1 report: the exit status decides
+        (1, None, FAILED),
+    ],
+)
+def test_status_of_a_suite_with_facts(code: int, verdict: str | None, status: str) -> None:
+    report: dict[str, object] = {"facts": [{"id": "specs/t.py::test_a", "outcome": "passed"}]}
+    if verdict is not None:
+        report["verdict"] = verdict
+    assert status_of(code, report) == status
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [(5, NO_FACTS), (1, f"{CRASHED} (no facts collected)")]
+)
+def test_status_of_a_suite_without_facts(code: int, status: str) -> None:
+    """Under xdist a collection error exits 1, like a failure; with no fact it checked nothing."""
+    assert status_of(code, {"verdict": "not run", "facts": []}) == status
+
+
+def test_the_matrix_runs_each_release_and_merges_the_reports(tmp_path: Path) -> None:
     fake = FakeUv(
         outcomes={
-            "2.5.1": {"specs/t.py::test_a": "passed", "specs/t.py::test_b": "passed"},
-            "2.6.0": {"specs/t.py::test_a": "failed", "specs/t.py::test_b": "passed"},
+            "2.5.1": {
+                "specs/pytorch/t.py::test_a": "passed",
+                "specs/pytorch/t.py::test_b": "passed",
+            },
+            "2.6.0": {
+                "specs/pytorch/t.py::test_a": "failed",
+                "specs/pytorch/t.py::test_b": "passed",
+            },
         }
     )
     config = config_for(
-        tmp_path,
-        ["2.5.1", "2.6.0"],
-        pytest_args=["-m", "not slow"],
-        mnist_root=tmp_path / "data",
+        tmp_path, ["2.5.1", "2.6.0"], pytest_args=["-m", "not slow"], mnist_root=tmp_path / "data"
     )
     runs = run_matrix(config, fake)
-    assert [(r.torch, r.status) for r in runs] == [("2.5.1", "passed"), ("2.6.0", "failed")]
-    assert [c[5] for c in fake.installs() if c[:3] == ["uv", "pip", "install"]][::2] == [
-        "torch==2.5.1",
-        "torch==2.6.0",
-    ]
-    suite = fake.suites()[0]
-    assert suite[4:] == [
+    assert [(r.torch, r.status) for r in runs] == [("2.5.1", PASSED), ("2.6.0", FAILED)]
+    suite = fake.of("suite", "2.5.1")[0]
+    assert suite[suite.index("--") + 1 :] == [
+        "python",
+        "-m",
+        "rnnspec",
+        "check",
         f"--report-dir={(tmp_path / 'out' / 'torch-2.5.1').resolve()}",
         f"--mnist-root={(tmp_path / 'data').resolve()}",
         "-m",
         "not slow",
     ]
-    for run in runs:
-        marker = json.loads((Path(run.env) / ENV_MARKER).read_text())
-        assert marker["release"] == run.torch
-        assert run.installed["torch"] == f"{run.torch}+cpu"
     saved = json.loads((tmp_path / "out" / "matrix.json").read_text())
     assert [(r["torch"], r["status"]) for r in saved["releases"]] == [
-        ("2.5.1", "passed"),
-        ("2.6.0", "failed"),
+        ("2.5.1", PASSED),
+        ("2.6.0", FAILED),
     ]
     assert all(Path(r["report"]).exists() for r in saved["releases"])
     page = (tmp_path / "out" / "comparison.md").read_text()
-    pair = page.split("### 2.5.1 -> 2.6.0")[1]
-    assert "- `specs/t.py::test_a`: passed -> failed — regression" in pair
-    assert "test_b`:" not in pair
-    assert (tmp_path / "out" / "comparison.png").exists()
-    for run in runs:  # each release timed the seed models; the page shows the medians
-        medians = json.loads(Path(run.report or "").read_text())["benchmarks"]
-        assert medians == [{"name": BENCH_NAME, "median_s": fake.bench_medians[run.torch]}]
-    assert f"| `{BENCH_NAME}` | 10 ms | 13 ms | 1.30x |" in page  # 2.6.0 over 2.5.1
-
-
-def test_a_healthy_env_is_reused_without_installing(tmp_path: Path) -> None:
-    run_matrix(config_for(tmp_path, ["2.6.0"]), FakeUv())
-    again = FakeUv()
-    (run,) = run_matrix(config_for(tmp_path, ["2.6.0"]), again)
-    assert run.env_reused
-    assert again.installs() == []
-    assert len(again.suites()) == 1
-
-
-def test_an_env_whose_marker_names_another_release_is_rebuilt(tmp_path: Path) -> None:
-    run_matrix(config_for(tmp_path, ["2.6.0"]), FakeUv())
-    marker = tmp_path / "envs" / "torch-2.6.0" / ENV_MARKER
-    marker.write_text(json.dumps({"release": "2.5.1"}))
-    again = FakeUv()
-    (run,) = run_matrix(config_for(tmp_path, ["2.6.0"]), again)
-    assert not run.env_reused
-    assert [c[:2] for c in again.installs()] == [["uv", "venv"], ["uv", "pip"], ["uv", "pip"]]
-
-
-def test_a_release_that_cannot_be_installed_is_not_a_pass(tmp_path: Path) -> None:
-    fake = FakeUv(broken=["2.6.0"])
-    runs = run_matrix(config_for(tmp_path, ["2.5.1", "2.6.0"]), fake)
-    assert [r.status for r in runs] == ["passed", NOT_INSTALLED]
-    assert "No solution found when resolving dependencies: torch==2.6.0" in (runs[1].error or "")
-    assert runs[1].report is None
-    assert not (Path(runs[1].env) / ENV_MARKER).exists()  # a failed env is never reused
-    assert [s[0] for s in fake.suites()] == [str(Path(runs[0].env) / "bin" / "python")]
-    page = (tmp_path / "out" / "comparison.md").read_text()
-    assert "| 2.6.0 | not installed |" in page
-    assert "No solution found" in page
+    assert "2.5.1 → 2.6.0" in page or "2.5.1 -> 2.6.0" in page
+    assert "test_a" in page
 
 
 @pytest.mark.parametrize(
@@ -240,130 +340,276 @@ def test_a_suite_that_ends_without_a_report_is_recorded(
     assert run.error
 
 
-def test_a_failed_run_without_facts_crashed_rather_than_failed(tmp_path: Path) -> None:
-    """Under xdist a collection error exits 1, like a failure; with no fact it checked nothing."""
-    fake = FakeUv(outcomes={"2.6.0": {}})
-    fake.empty_exit = 1
-    (run,) = run_matrix(config_for(tmp_path, ["2.6.0"]), fake)
-    assert run.status == "crashed (no facts collected)"
-    page = (tmp_path / "out" / "comparison.md").read_text()
-    assert "No release produced a report with facts." in page
-
-
 def test_a_stale_report_never_passes_for_a_crashed_run(tmp_path: Path) -> None:
     run_matrix(config_for(tmp_path, ["2.6.0"]), FakeUv())
     (run,) = run_matrix(config_for(tmp_path, ["2.6.0"]), FakeUv(suite_exit={"2.6.0": 3}))
     assert run.status == CRASHED
+    assert not (tmp_path / "out" / "torch-2.6.0" / "report.json").exists()
 
 
-def test_releases_run_in_parallel_keep_their_order(tmp_path: Path) -> None:
-    releases = ["2.5.1", "2.6.0", "2.11.0"]
-    runs = run_matrix(config_for(tmp_path, releases, jobs=2), FakeUv())
-    assert [r.torch for r in runs] == releases
-    assert {r.status for r in runs} == {"passed"}
-
-
-def test_command_line_orders_releases_and_passes_pytest_args(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_incomplete_environment_is_neither_a_pass_nor_a_failure(tmp_path: Path) -> None:
     fake = FakeUv()
-    argv = ["matrix", "--torch", "2.10.0,2.9.0", "--out", str(tmp_path / "out")]
-    argv += ["--env-root", str(tmp_path / "envs"), "--", "-m", "not slow", "-n", "2"]
-    args, extra = cli.build_parser().parse_known_args(argv)
-    assert args.func is matrix.cmd_matrix
+    fake.verdict["2.6.0"] = "incomplete: environment"
+    (run,) = run_matrix(config_for(tmp_path, ["2.6.0"]), fake)
+    assert run.status == INCOMPLETE
+
+
+# ----------------------------------------------------------------------------------------------
+# Benchmarks: interleaved rounds and the noise band
+
+
+def test_bench_rounds_go_round_robin_over_the_releases(tmp_path: Path) -> None:
+    fake = FakeUv()
+    run_matrix(config_for(tmp_path, ["2.5.1", "2.6.0"], bench_rounds=3), fake)
+    order = [next(a for a in c if a.startswith("torch==")) for c in fake.of("bench")]
+    assert order == ["torch==2.5.1", "torch==2.6.0"] * 3
+    bench_envs = [e for c, e in zip(fake.calls, fake.envs, strict=True) if c in fake.of("bench")]
+    assert {e["OMP_NUM_THREADS"] for e in bench_envs} == {"1"}
+
+
+def test_bench_medians_and_bands_are_merged_into_each_report(tmp_path: Path) -> None:
+    fake = FakeUv(medians={"2.6.0": [0.010, 0.012, 0.011], "2.7.1": [0.020, 0.020, 0.022]})
+    runs = run_matrix(config_for(tmp_path, ["2.6.0", "2.7.1"], bench_rounds=3), fake)
+    for run in runs:
+        (entry,) = json.loads(Path(run.report or "").read_text())["benchmarks"]
+        assert entry == run.benchmarks[0]
+        assert entry["name"] == FORWARD
+        assert entry["threads"] == 1
+    first, second = (r.benchmarks[0] for r in runs)
+    assert first["rounds_s"] == [0.010, 0.012, 0.011]
+    assert first["median_s"] == pytest.approx(0.011)
+    assert first["noise_band"] == pytest.approx(0.002 / 0.011)
+    assert second["median_s"] == pytest.approx(0.020)
+    page = (tmp_path / "out" / "comparison.md").read_text()
+    assert "1.82x" in page  # the comparison page shows the change: it is beyond both bands
+
+
+@pytest.mark.parametrize(
+    ("rounds", "median", "band"),
+    [
+        ([[0.010]], 0.010, None),  # one round: no spread, no band
+        ([[0.010], [0.014]], 0.012, 0.004 / 0.012),
+        ([[0.010], [0.030], [0.011], [0.012]], 0.0115, 0.020 / 0.0115),  # an outlier round
+    ],
+)
+def test_summarise_rounds_takes_the_median_and_the_relative_spread(
+    rounds: list[list[float]], median: float, band: float | None
+) -> None:
+    entries = [[{"name": FORWARD, "median_s": seconds} for seconds in one] for one in rounds]
+    (entry,) = bench.summarise_rounds(entries)
+    assert entry["median_s"] == pytest.approx(median)
+    assert entry["noise_band"] == (None if band is None else pytest.approx(band))
+    assert entry["rounds_s"] == [one[0] for one in rounds]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "ratio"),
+    [
+        ((0.010, 0.10), (0.0108, 0.05), None),  # 8% slower, inside the wider band (10%)
+        ((0.010, 0.05), (0.0114, 0.05), 1.14),  # 14% slower, beyond both bands (#151037's size)
+        ((0.010, 0.05), (0.0080, 0.02), 0.8),  # faster counts too
+        ((0.010, None), (0.0200, 0.05), None),  # one round: no band, no claim
+    ],
+)
+def test_beyond_noise_compares_against_the_wider_band(
+    before: tuple[float, float | None], after: tuple[float, float | None], ratio: float | None
+) -> None:
+    old = {"median_s": before[0], "noise_band": before[1]}
+    new = {"median_s": after[0], "noise_band": after[1]}
+    assert bench.beyond_noise(old, new) == (None if ratio is None else pytest.approx(ratio))
+
+
+def test_bench_only_times_each_release_and_writes_its_own_page(tmp_path: Path) -> None:
+    fake = FakeUv(medians={"2.6.0": [0.010, 0.0105], "2.7.1": [0.0114, 0.0116]})
+    args, extra = parse(
+        ["--torch", "2.6.0", "2.7.1", "--bench-only", "--bench-rounds", "2", "--out", str(tmp_path)]
+    )
     assert matrix.cmd_matrix(args, extra, runner=fake) == 0
-    saved = json.loads((tmp_path / "out" / "matrix.json").read_text())
-    assert [r["torch"] for r in saved["releases"]] == ["2.9.0", "2.10.0"]
+    assert fake.of("suite") == []
+    page = (tmp_path / "benchmarks.md").read_text()
+    assert f"- `{FORWARD}`: 2.6.0 → 2.7.1: 1.12x (slower)" in page
+    assert not (tmp_path / "comparison.md").exists()
+
+
+def test_bench_only_within_noise_claims_no_change(tmp_path: Path) -> None:
+    runs = run_matrix(
+        config_for(tmp_path, ["2.6.0", "2.7.1"], bench_rounds=2, bench_only=True),
+        FakeUv(medians={"2.6.0": [0.010, 0.013], "2.7.1": [0.011, 0.012]}),
+    )
+    assert all(r.benchmarks for r in runs)
+    assert "\n- none\n" in (tmp_path / "out" / "benchmarks.md").read_text() + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# Release lists and the command line
+
+
+def test_all_releases_are_one_per_minor_from_2_0_oldest_first() -> None:
+    from packaging.version import Version
+
+    minors = [Version(r).minor for r in ALL_RELEASES]
+    assert minors == list(range(16))
+    assert {Version(r).major for r in ALL_RELEASES} == {2}
+    assert sorted(ALL_RELEASES, key=Version) == list(ALL_RELEASES)
+
+
+@pytest.mark.parametrize("boundary", ["2.3", "2.6", "2.11"])
+def test_the_default_set_spans_each_known_boundary(boundary: str) -> None:
+    """Each release where a fact changed lies between two adjacent releases of the default set,
+    so the default matrix shows it at one pair."""
+    from packaging.version import Version
+
+    assert set(DEFAULT_RELEASES) <= set(ALL_RELEASES)
+    pairs = itertools.pairwise(Version(r) for r in DEFAULT_RELEASES)
+    assert any(old < Version(boundary) <= new for old, new in pairs)
+
+
+def test_all_runs_every_release_in_order(tmp_path: Path) -> None:
+    fake = FakeUv()
+    args, extra = parse(["--all", "--bench-rounds", "0", "--out", str(tmp_path)])
+    assert matrix.cmd_matrix(args, extra, runner=fake) == 0
+    suites = [next(a for a in c if a.startswith("torch==")) for c in fake.of("suite")]
+    assert suites == [f"torch=={r}" for r in ALL_RELEASES]
+    numpy_1 = [c for c in fake.of("suite") if "numpy<2" in c]
+    assert len(numpy_1) == 3  # 2.0.1, 2.1.2, 2.2.2
+
+
+def test_command_line_orders_releases_and_passes_pytest_args(tmp_path: Path) -> None:
+    fake = FakeUv()
+    argv = ["--torch", "2.10.0,2.9.1", "2.9.1", "--bench-rounds", "0", "--out", str(tmp_path)]
+    args, extra = parse([*argv, "--", "-m", "not slow", "-n", "2"])
+    assert matrix.cmd_matrix(args, extra, runner=fake) == 0
+    saved = json.loads((tmp_path / "matrix.json").read_text())
+    assert [r["torch"] for r in saved["releases"]] == ["2.9.1", "2.10.0"]
     assert saved["pytest_args"] == ["-m", "not slow", "-n", "2"]
-    assert fake.suites()[0][-4:] == ["-m", "not slow", "-n", "2"]
+    assert fake.of("suite")[0][-4:] == ["-m", "not slow", "-n", "2"]
 
 
-def test_command_line_rejects_a_release_that_is_not_a_version(tmp_path: Path) -> None:
-    args, extra = cli.build_parser().parse_known_args(["matrix", "--torch", "2.x"])
+def test_command_line_defaults_to_the_default_set() -> None:
+    args, _ = parse([])
+    assert args.torch is None
+    assert not args.all
+    assert args.bench_rounds == matrix.BENCH_ROUNDS
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--torch", "2.x"], id="not-a-version"),
+        pytest.param(["--torch", "2.6.0", "--bench-only", "--", "-k", "x"], id="bench-only-args"),
+    ],
+)
+def test_command_line_rejects_what_it_cannot_run(argv: list[str]) -> None:
+    args, extra = parse(argv)
     assert matrix.cmd_matrix(args, extra, runner=FakeUv()) == 2
 
 
+def test_all_and_torch_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse(["--all", "--torch", "2.6.0"])
+    assert "not allowed with" in capsys.readouterr().err
+
+
 def test_command_line_exits_1_when_a_release_is_not_installed(tmp_path: Path) -> None:
-    argv = ["matrix", "--torch", "2.6.0", "--out", str(tmp_path / "o")]
-    args, extra = cli.build_parser().parse_known_args([*argv, "--env-root", str(tmp_path / "e")])
-    assert matrix.cmd_matrix(args, extra, runner=FakeUv(broken=["2.6.0"])) == 1
+    args, extra = parse(["--torch", "2.6.0", "--bench-rounds", "0", "--out", str(tmp_path)])
+    assert matrix.cmd_matrix(args, extra, runner=FakeUv(unresolvable=["2.6.0"])) == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Real processes
 
 
 @pytest.mark.slow
-def test_run_command_logs_output_and_kills_on_timeout(tmp_path: Path) -> None:
-    log = tmp_path / "cmd.log"
-    done = run_command([sys.executable, "-c", "print('hello')"], cwd=tmp_path, timeout=30, log=log)
-    assert (done.ok, done.output.splitlines()[-1]) == (True, "hello")
-    slow = [sys.executable, "-c", "import time; print('start', flush=True); time.sleep(30)"]
-    killed = run_command(slow, cwd=tmp_path, timeout=1.0, log=log)
-    assert killed.timed_out
-    assert killed.output.splitlines()[0] == "start"  # this command's output, not the log's
-    assert not killed.ok
-    assert killed.seconds < 20
-    assert "killed after 1 s" in log.read_text()
-    missing = run_command(["rnnspec-no-such-program"], cwd=tmp_path, timeout=5, log=log)
-    assert missing.returncode is None
-
-
-def _prebuilt_env() -> Path | None:
-    """The environment `rnnspec matrix` built for the torch running these tests, if any."""
-    import torch
-    from packaging.version import Version
-
-    env = REPO / matrix.DEFAULT_ENV_ROOT / f"torch-{Version(torch.__version__).public}"
-    return env if (env / ENV_MARKER).exists() else None
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    _prebuilt_env() is None,
-    reason="no prebuilt matrix environment for this torch under .rnnspec/envs/; "
-    "run `rnnspec matrix` once to build it",
-)
-def test_one_release_end_to_end_in_a_prebuilt_env(tmp_path: Path) -> None:
-    """The real runner reuses the environment and the suite writes a report (one spec file)."""
-    env = _prebuilt_env()
-    assert env is not None
-    release = env.name.removeprefix("torch-")
-    config = MatrixConfig(
-        releases=[release],
-        out=tmp_path / "out",
-        env_root=env.parent,
-        pytest_args=[
-            "specs/test_rnn_lstm_shapes.py",
-            "-k",
-            "defaults",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        timeout=600,
+def test_run_command_logs_output_and_kills_the_process_group_on_timeout(tmp_path: Path) -> None:
+    log, env = tmp_path / "cmd.log", {"PATH": "/usr/bin:/bin"}
+    done = run_command(
+        [sys.executable, "-c", "print('hello')"], cwd=tmp_path, timeout=30, log=log, env=env
     )
+    assert (done.ok, done.output.splitlines()[-1]) == (True, "hello")
+    # A grandchild that would outlive a plain subprocess.run timeout.
+    code = "import subprocess, sys, time; print('start', flush=True); "
+    code += (
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"
+    )
+    killed = run_command([sys.executable, "-c", code], cwd=tmp_path, timeout=2.0, log=log, env=env)
+    assert killed.timed_out
+    assert not killed.ok
+    assert killed.output.splitlines()[0] == "start"  # this command's output, not the log's
+    assert killed.seconds < 20
+    assert "killed after 2 s" in log.read_text()
+    assert (
+        run_command(
+            ["rnnspec-no-such-program"], cwd=tmp_path, timeout=5, log=log, env=env
+        ).returncode
+        is None
+    )
+
+
+def _cached_release() -> str | None:
+    """The torch running these tests, if uv can build its matrix environment offline."""
+    from rnnspec.releases import torch_release
+
+    if shutil.which("uv") is None:
+        return None
+    release = str(torch_release())
+    argv = [*matrix.uv_run(requirements(release, REPO), offline=True), "python", "-c", "pass"]
+    env = matrix.child_environment(REPO)
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, timeout=600, check=False)
+    return release if done.returncode == 0 else None
+
+
+@pytest.mark.slow
+def test_one_release_end_to_end_in_uvs_cached_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real uv reuses the cached environment offline and the suite writes a report."""
+    release = _cached_release()
+    if release is None:
+        pytest.skip(
+            "uv's cache cannot build this torch's matrix environment offline; "
+            "run `rnnspec matrix --torch <this release>` once"
+        )
+    monkeypatch.setenv("UV_OFFLINE", "1")  # uv reads it: nothing is downloaded
+    selection = ["specs", "-m", "not slow", "-k", "dropout", "-p", "no:randomly", "-q"]
+    config = MatrixConfig(releases=[release], out=tmp_path, pytest_args=selection, bench_rounds=0)
     (run,) = run_matrix(config)
-    assert run.env_reused, run.error
-    assert run.status in ("passed", "failed"), run.error
+    assert run.status in (PASSED, FAILED), run.error
+    assert run.installed["torch"] == release
     report = json.loads(Path(run.report or "").read_text())
     assert report["torch"].startswith(release)
     assert report["facts"]
-    assert os.path.exists(tmp_path / "out" / "comparison.md")
 
 
-def test_suite_fingerprint_changes_with_a_spec_and_the_page_warns(tmp_path: Path) -> None:
-    (tmp_path / "specs").mkdir()
-    spec = tmp_path / "specs" / "test_x.py"
-    spec.write_text("def test_x(): pass\n")
-    (tmp_path / "README.md").write_text("not part of the suite")
-    before = matrix.suite_fingerprint(tmp_path)
-    (tmp_path / "README.md").write_text("edited")
-    assert matrix.suite_fingerprint(tmp_path) == before
-    spec.write_text("def test_x(): assert False\n")
-    after = matrix.suite_fingerprint(tmp_path)
-    assert after != before
-    report = {"torch": "2.6.0", "facts": [{"id": "specs/t.py::test_a", "outcome": "passed"}]}
-    page = compare.render_comparison(
+def test_clean_cache_empties_uvs_cache_after_each_release(tmp_path: Path) -> None:
+    """Red if `--clean-cache` let the releases' CUDA builds pile up in uv's cache, or emptied
+    it before a release's suite had run."""
+    fake, order = FakeUv(), []
+
+    def runner(argv: Sequence[str], **kwargs: Any) -> CommandResult:
+        if list(argv) == ["uv", "cache", "clean"]:
+            order.append("clean")
+            return CommandResult(list(argv), 0, "Removed 12 GiB", 1.0)
+        result = fake(argv, **kwargs)
+        if "check" in argv:
+            order.append(next(a for a in argv if a.startswith("torch==")))
+        return result
+
+    args, extra = parse(
         [
-            compare.Release("2.5.1", "passed", report, details={"suite_fingerprint": before}),
-            compare.Release("2.6.0", "passed", report, details={"suite_fingerprint": after}),
+            "--torch",
+            "2.6.0",
+            "2.7.1",
+            "--clean-cache",
+            "--bench-rounds",
+            "0",
+            "--out",
+            str(tmp_path),
         ]
     )
-    assert "**Warning:** the releases ran different versions of the suite" in page
+    assert matrix.cmd_matrix(args, extra, runner=runner) == 0
+    assert order == ["torch==2.6.0", "clean", "torch==2.7.1", "clean"]
+
+
+def test_clean_cache_refuses_interleaved_benchmark_rounds(tmp_path: Path) -> None:
+    args, extra = parse(["--torch", "2.6.0", "--clean-cache", "--out", str(tmp_path)])
+    assert matrix.cmd_matrix(args, extra, runner=FakeUv()) == 2

@@ -9,6 +9,7 @@ The downloader is always a fake: no test here touches the network.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -26,6 +27,7 @@ from models import data
 from models.data import (
     ROOT_ENV,
     MNISTCorruptError,
+    MNISTDownloadError,
     MNISTNotFoundError,
     load_mnist,
     prepare_mnist,
@@ -305,10 +307,19 @@ def test_download_that_brings_a_bad_file_is_refused(tmp_path: Path, downloads: D
         prepare_mnist(tmp_path, download=True)
 
 
-@pytest.mark.parametrize("interruption", [RuntimeError, KeyboardInterrupt], ids=["error", "ctrl-c"])
+@pytest.mark.parametrize(
+    ("interruption", "raised"),
+    [(RuntimeError, MNISTDownloadError), (KeyboardInterrupt, KeyboardInterrupt)],
+    ids=["error", "ctrl-c"],
+)
 def test_interrupted_download_leaves_no_file_a_later_run_trusts(
-    tmp_path: Path, downloads: Downloads, interruption: type[BaseException]
+    tmp_path: Path,
+    downloads: Downloads,
+    interruption: type[BaseException],
+    raised: type[BaseException],
 ) -> None:
+    """A failed transfer is an environment problem (MNISTDownloadError); Ctrl-C stays Ctrl-C."""
+
     def write_partially(raw: Path) -> None:
         Downloads.write_good(raw)  # three good files, then half of the fourth
         name = "train-images-idx3-ubyte"
@@ -316,7 +327,7 @@ def test_interrupted_download_leaves_no_file_a_later_run_trusts(
         raise interruption("connection lost")
 
     downloads.write = write_partially
-    with pytest.raises(interruption):
+    with pytest.raises(raised):
         prepare_mnist(tmp_path, download=True)
     with pytest.raises(MNISTCorruptError, match="train-images-idx3-ubyte"):
         prepare_mnist(tmp_path, download=False)
@@ -429,3 +440,23 @@ def test_mnist_specs_skip_with_the_reason_when_nothing_is_configured(
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED*MNIST not found*--mnist-root*"])
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED  # facts collected, none executed
+
+
+def test_offline_download_is_an_error_of_the_environment_not_a_failed_fact(
+    spec_suite: pytest.Pytester, no_network: list[str]
+) -> None:
+    """Red if a download that cannot reach the network reads as PyTorch behaviour: the fact
+    must be an "error" with the fix, the verdict "incomplete: environment", no fact failed."""
+    report = spec_suite.path / "report"
+    empty = spec_suite.path / "empty"
+    args = ["-p", "no:cacheprovider", f"--mnist-root={empty}", "--download-mnist"]
+    result = spec_suite.runpytest(*args, f"--report-dir={report}")
+    assert no_network  # the download was really attempted
+    assert result.ret == 6  # rnnspec.plugin.ENVIRONMENT_INCOMPLETE
+    payload = json.loads((report / "report.json").read_text())
+    assert payload["verdict"] == "incomplete: environment"
+    assert payload["summary"]["failed"] == 0
+    (row,) = payload["facts"]
+    assert row["outcome"] == "error"
+    assert row["observed"].startswith("MNISTDownloadError: MNIST could not be downloaded")
+    assert row["fix"] == data.DOWNLOAD_FIX

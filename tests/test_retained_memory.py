@@ -1,4 +1,4 @@
-"""models.training.retain_freed_memory: training steps stop faulting their memory back in.
+"""conftest.retain_freed_memory: training steps stop faulting their memory back in.
 
 Measured in fresh processes (the setting is process-wide and pytest's conftest
 applies it to this one): the minor page faults of 10 LSTM training steps of
@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from models.training import retain_freed_memory
+from conftest import retain_freed_memory
 
 pytestmark = pytest.mark.slow
 
 STEPS = 10
+REPO = Path(__file__).resolve().parents[1]  # the child imports conftest and benchmarks
 PROGRAM = f"""
 import resource, sys, torch
-from models.training import retain_freed_memory
+from conftest import retain_freed_memory
 if sys.argv[1] == "on":
     assert retain_freed_memory()
 from benchmarks.test_bench_training import bare_compute, make_batches
@@ -33,7 +35,11 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 def faults_per_step(setting: str) -> float:
     out = subprocess.run(
-        [sys.executable, "-c", PROGRAM, setting], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROGRAM, setting],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     ).stdout
     return int(out.split()[-1]) / STEPS
 

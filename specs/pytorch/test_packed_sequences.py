@@ -9,8 +9,8 @@ each length with `padding_value` and padding to `total_length` when given.
 The facts compare the packed run with each sequence run alone through the same
 module (batch of one, no padding), so they hold whatever the kernel does, and
 the padding in the input is filled with large values so that reading it would
-show. The messages checked are the same in torch 2.5.1, 2.6.0, 2.10.0, 2.11.0
-and 2.15.0.
+show. The messages checked are the same in torch 2.0.1, 2.1.2, 2.2.2, 2.3.1,
+2.4.1, 2.5.1, 2.6.0, 2.10.0, 2.11.0 and 2.15.0.
 """
 
 from __future__ import annotations
@@ -20,16 +20,15 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from models.reference import cuda_copy, final_states
+from rnnspec.modules import LAYERS, ModuleInfo, grid_params, params
 from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_PACK, DOCS_PAD_PACKED
+from rnnspec.testing import cuda_copy, final_states
 
-MODULES = [
-    pytest.param(nn.RNN, id="RNN"),
-    pytest.param(nn.LSTM, id="LSTM"),
-    pytest.param(nn.GRU, id="GRU"),
-]
-DIRECTIONS = [pytest.param(False, id="unidirectional"), pytest.param(True, id="bidirectional")]
-FEATURES, HIDDEN, LAYERS = 3, 4, 2
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")
+
+MODULES = params(LAYERS, cite=False)
+DIRECTIONS = grid_params(bidirectional=(False, True))
+FEATURES, HIDDEN = 3, 4
 SORTED_LENGTHS = [5, 3, 2]  # decreasing, as enforce_sorted=True requires
 UNSORTED_LENGTHS = [2, 5, 3]
 PADDING_IN_INPUT = 1e3  # what sits past each length in x; reading it would change every state
@@ -43,10 +42,16 @@ def padded_batch(lengths: list[int], device: torch.device | str = "cpu", batch_f
     return x.transpose(0, 1).contiguous() if batch_first else x
 
 
+def make(info: ModuleInfo, direction: dict, **extra: object) -> nn.Module:
+    """The entry's 2-layer module reading FEATURES features, hidden size HIDDEN."""
+    config = info.settings(input_size=FEATURES, hidden_size=HIDDEN, num_layers=2, **direction)
+    return info.build(config, **extra)
+
+
 def alone(module: nn.RNNBase, x: torch.Tensor, b: int, length: int):
     """Sequence b of the sequence-first batch x run alone: output (length, D*H), final states."""
     output, state = module(x[:length, b : b + 1])  # batch of one, no padding
-    return output[:, 0], tuple(s[:, 0] for s in final_states(module, state))
+    return output[:, 0], tuple(s[:, 0] for s in final_states(state))
 
 
 def assert_each_sequence_ran_alone(module, x, lengths, output, state) -> None:
@@ -56,14 +61,14 @@ def assert_each_sequence_ran_alone(module, x, lengths, output, state) -> None:
         expected_output, expected_states = alone(module, x, b, length)
         torch.testing.assert_close(output[:length, b], expected_output)
         assert (output[length:, b] == 0).all()
-        for stacked, expected in zip(final_states(module, state), expected_states, strict=True):
+        for stacked, expected in zip(final_states(state), expected_states, strict=True):
             torch.testing.assert_close(stacked[:, b], expected)
 
 
 @pytest.mark.fact(DOCS_PACK)
-@pytest.mark.parametrize("module_type", MODULES)
-@pytest.mark.parametrize("bidirectional", DIRECTIONS)
-def test_packed_run_equals_each_sequence_run_alone(module_type, bidirectional):
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("info", MODULES)
+def test_packed_run_equals_each_sequence_run_alone(info, direction):
     """For every sequence of a packed batch, the padded output within its length and its final
     states (h_n, and c_n for the LSTM) equal those of the sequence run alone; past its length the
     output is 0, pad_packed_sequence's default padding_value.
@@ -73,7 +78,7 @@ def test_packed_run_equals_each_sequence_run_alone(module_type, bidirectional):
     read (the 1e3 values would change every state), if h_n held the state at
     the padded end, or if pad_packed_sequence left garbage past the lengths.
     """
-    module = module_type(FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional)
+    module = make(info, direction)
     x = padded_batch(SORTED_LENGTHS)
     packed_output, state = module(pack_padded_sequence(x, SORTED_LENGTHS))
     assert isinstance(packed_output, PackedSequence)
@@ -97,19 +102,20 @@ def test_padding_value_fills_the_positions_past_each_length():
 
 
 @pytest.mark.fact(DOCS_PACK)
-def test_unsorted_lengths_raise_unless_enforce_sorted_is_false():
+def test_unsorted_lengths_raise_unless_enforce_sorted_is_false(observe):
     """Lengths not in decreasing order raise RuntimeError ("`lengths` array must be sorted in
     decreasing order when `enforce_sorted` is True") with the default enforce_sorted=True."""
     x = padded_batch(UNSORTED_LENGTHS)
-    with pytest.raises(RuntimeError, match=r"must be sorted in decreasing order"):
+    with pytest.raises(RuntimeError, match=r"must be sorted in decreasing order") as excinfo:
         pack_padded_sequence(x, UNSORTED_LENGTHS)
+    observe("message", str(excinfo.value))
     pack_padded_sequence(x, UNSORTED_LENGTHS, enforce_sorted=False)  # no error
 
 
 @pytest.mark.fact(DOCS_PAD_PACKED)
-@pytest.mark.parametrize("module_type", MODULES)
-@pytest.mark.parametrize("bidirectional", DIRECTIONS)
-def test_enforce_sorted_false_returns_everything_in_the_original_order(module_type, bidirectional):
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("info", MODULES)
+def test_enforce_sorted_false_returns_everything_in_the_original_order(info, direction):
     """With enforce_sorted=False the padded output, the returned lengths and the final states come
     back in the batch's original order: sequence b's results equal sequence b run alone.
 
@@ -117,7 +123,7 @@ def test_enforce_sorted_false_returns_everything_in_the_original_order(module_ty
     would get the results of the length-5 sequence), or if only the output but
     not h_n / c_n were put back in order.
     """
-    module = module_type(FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional)
+    module = make(info, direction)
     x = padded_batch(UNSORTED_LENGTHS)
     packed = pack_padded_sequence(x, UNSORTED_LENGTHS, enforce_sorted=False)
     packed_output, state = module(packed)
@@ -152,12 +158,15 @@ def test_total_length_pads_the_output_to_that_length(batch_first):
 
 
 @pytest.mark.fact(DOCS_PAD_PACKED)
-def test_total_length_below_the_longest_sequence_raises_value_error():
+def test_total_length_below_the_longest_sequence_raises_value_error(observe):
     """A total_length shorter than the longest sequence raises ValueError ("Expected total_length
     to be at least the length of the longest sequence in input")."""
     packed = pack_padded_sequence(padded_batch(SORTED_LENGTHS), SORTED_LENGTHS)
-    with pytest.raises(ValueError, match=r"Expected total_length to be at least the length"):
+    with pytest.raises(
+        ValueError, match=r"Expected total_length to be at least the length"
+    ) as excinfo:
         pad_packed_sequence(packed, total_length=4)
+    observe("message", str(excinfo.value))
     assert pad_packed_sequence(packed, total_length=5)[0].shape[0] == 5  # equal is fine
 
 
@@ -197,23 +206,23 @@ def test_packed_data_holds_the_steps_time_major_without_padding():
 
 
 @pytest.mark.fact(DOCS_PACK)
-def test_a_zero_length_sequence_raises_runtime_error():
+def test_a_zero_length_sequence_raises_runtime_error(observe):
     """A sequence of length 0 in `lengths` raises RuntimeError ("Length of all samples has to be
     greater than 0")."""
-    with pytest.raises(RuntimeError, match=r"Length of all samples has to be greater than 0"):
+    pattern = r"Length of all samples has to be greater than 0"
+    with pytest.raises(RuntimeError, match=pattern) as excinfo:
         pack_padded_sequence(padded_batch(SORTED_LENGTHS), [5, 3, 0])
+    observe("message", str(excinfo.value))
 
 
 @pytest.mark.fact(DOCS_LSTM)
 @pytest.mark.gpu
-@pytest.mark.parametrize("module_type", MODULES)
-@pytest.mark.parametrize("bidirectional", DIRECTIONS)
-def test_cuda_packed_run_matches_cpu(module_type, bidirectional):
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("info", MODULES)
+def test_cuda_packed_run_matches_cpu(info, direction):
     """On CUDA (cuDNN's variable-length path) a packed, unsorted batch gives the CPU module's padded
     output, lengths and final states, in the original order (float64, default tolerances)."""
-    cpu = module_type(
-        FEATURES, HIDDEN, num_layers=LAYERS, bidirectional=bidirectional, dtype=torch.float64
-    )
+    cpu = make(info, direction, dtype=torch.float64)
     cuda = cuda_copy(cpu)
     x = padded_batch(UNSORTED_LENGTHS).double()
     results = []
@@ -221,7 +230,7 @@ def test_cuda_packed_run_matches_cpu(module_type, bidirectional):
         packed = pack_padded_sequence(inputs, UNSORTED_LENGTHS, enforce_sorted=False)
         packed_output, state = module(packed)
         output, lengths = pad_packed_sequence(packed_output)
-        results.append((output.cpu(), lengths, [s.cpu() for s in final_states(module, state)]))
+        results.append((output.cpu(), lengths, [s.cpu() for s in final_states(state)]))
     (output, lengths, states), (output_cuda, lengths_cuda, states_cuda) = results
     assert lengths_cuda.tolist() == lengths.tolist() == UNSORTED_LENGTHS
     torch.testing.assert_close(output_cuda, output)

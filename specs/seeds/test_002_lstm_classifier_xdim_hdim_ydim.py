@@ -6,6 +6,9 @@ n_layer=2)`, an `nn.LSTM(28, 256, 2, batch_first=True)` with a linear readout
 `Y, (hn, cn) = LSTM(X)` and counts the parameters. rnnspec's
 `LSTMClassifier(input_size, hidden_size, num_layers, num_classes)` is the same
 model under seed 004's names.
+
+Sentences of the seed that state a general fact are checked once, by the
+general test `GENERAL_FACTS` names (listed with them in docs/facts.md).
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ import pytest
 import torch
 
 from models.lstm_classifier import LSTMClassifier
-from rnnspec.sources import DOCS_LSTM, SEED_002
+from rnnspec.sources import SEED_002
+
+GENERAL_FACTS = {
+    "11 : LSTM의 self state dimension과 output dimension이 같아야한다.": "specs/pytorch/test_shapes_and_layout.py::test_output_and_state_shapes_are_as_documented",
+    "# Set initial hidden and cell states": "specs/pytorch/test_initial_state.py::test_omitted_initial_state_is_zeros",
+    "16-21 : layer의 수만큼, 데이터의 길이만큼 크기 설정": "specs/pytorch/test_shapes_and_layout.py::test_output_and_state_shapes_are_as_documented",
+}
 
 # What the seed's "Check parameters" loop prints: name and shape of each tensor.
 SEED_002_PARAMETERS = [
@@ -37,7 +46,10 @@ def model(device: torch.device) -> LSTMClassifier:
     return LSTMClassifier(input_size=28, hidden_size=256, num_layers=2, num_classes=10).to(device)
 
 
-@pytest.mark.fact(SEED_002)
+@pytest.mark.fact(
+    SEED_002,
+    quote="rnn_out: torch.Size([2, 20, 256])\nHidden State hn: torch.Size([2, 2, 256])\nCell States cn: torch.Size([2, 2, 256])",
+)
 def test_lstm_on_x_2_20_28_gives_output_2_20_256_and_states_2_2_256(model, device):
     """The 2-layer LSTM (hidden 256) on X [2, 20, 28] returns Y [2, 20, 256], hn [2, 2, 256]
     and cn [2, 2, 256]: [N x L x D] and [K x N x D]."""
@@ -48,7 +60,9 @@ def test_lstm_on_x_2_20_28_gives_output_2_20_256_and_states_2_2_256(model, devic
     assert tuple(c_n.shape) == (2, 2, 256)
 
 
-@pytest.mark.fact(SEED_002)
+@pytest.mark.fact(
+    SEED_002, quote="print (\"Total number of parameters:[%s].\"%(format(n_param,',d')))"
+)
 def test_parameters_have_the_printed_names_and_shapes_and_total_821_770(model):
     """The classifier's parameters are nn.LSTM's weight_ih/weight_hh/bias_ih/bias_hh for layers 0
     and 1, then the readout, with 4 x 256 = 1024 gate rows each; they total 821,770.
@@ -64,6 +78,7 @@ def test_parameters_have_the_printed_names_and_shapes_and_total_821_770(model):
 
 @pytest.mark.fact(
     SEED_002,
+    quote="y_torch = R.forward(x_torch) # [N x 1 x R] where R is the output dim.",
     erratum="The seed's comment `y_torch = R.forward(x_torch) # [N x 1 x R]` is wrong: "
     "the classifier returns [N, R] ([3, 10] here), the `.view([-1, ydim])` drops any step axis.",
 )
@@ -72,7 +87,7 @@ def test_classifier_on_x_3_10_28_returns_3_10(model, device):
     assert tuple(model(torch.rand(3, 10, 28, device=device)).shape) == (3, 10)
 
 
-@pytest.mark.fact(SEED_002)
+@pytest.mark.fact(SEED_002, quote="엄밀히 말하면, 28개의 sequence가 fixed 될 필요는 없음.")
 @pytest.mark.parametrize("length", [1, 7, 28, 60])
 def test_any_sequence_length_works(length, device):
     """The document: "엄밀히 말하면, 28개의 sequence가 fixed 될 필요는 없음": the classifier accepts a sequence
@@ -81,19 +96,23 @@ def test_any_sequence_length_works(length, device):
     assert tuple(model(torch.rand(4, length, 28, device=device)).shape) == (4, 10)
 
 
-@pytest.mark.fact(SEED_002)
+@pytest.mark.fact(SEED_002, quote="# FILL IN HERE")
 def test_readout_is_the_top_layers_last_step(device):
-    """The classifier scores the top layer's output at the last step, which is the top layer's
-    final hidden state h_n[-1]."""
+    """The seed leaves the readout's input to fill in; rnnspec's classifier scores the top layer's
+    output at the last step: model(x) equals fc(rnn_out[:, -1, :]).
+
+    That this step is the top layer's final hidden state h_n[-1] is the general
+    fact specs/pytorch/test_shapes_and_layout.py::test_last_output_step_is_the_top_layers_final_state.
+    """
     model = LSTMClassifier(28, 32, 2, 10).to(device)
     x = torch.rand(5, 12, 28, device=device)
-    out, (h_n, _) = model.lstm(x)
-    torch.testing.assert_close(model(x), model.fc(h_n[-1]))
-    torch.testing.assert_close(out[:, -1, :], h_n[-1])
+    out, _ = model.lstm(x)
+    torch.testing.assert_close(model(x), model.fc(out[:, -1, :]))
 
 
 @pytest.mark.fact(
     SEED_002,
+    quote="cn: [K x N x D] - K (per each layer) of N final hidden state with D cell dim.",
     erratum="The seed describes cn as the 'final hidden state with D cell dim'; cn is the "
     "final cell state, a different tensor from hn (hn = o * tanh(cn)).",
 )
@@ -106,15 +125,7 @@ def test_cn_is_the_cell_state_not_the_hidden_state(model, device):
     assert bool((h_n.abs() <= torch.tanh(c_n).abs() + 1e-6).all())
 
 
-@pytest.mark.fact(DOCS_LSTM)
-def test_output_features_equal_the_state_features_without_projection(model, device):
-    """The document: "LSTM의 self state dimension과 output dimension이 같아야한다": without proj_size the output
-    has hidden_size features, as many as hn and cn."""
-    out, (h_n, c_n) = model.lstm(torch.rand(2, 5, 28, device=device))
-    assert out.shape[-1] == h_n.shape[-1] == c_n.shape[-1] == model.lstm.hidden_size == 256
-
-
-@pytest.mark.fact(SEED_002)
+@pytest.mark.fact(SEED_002, quote="파라미터를 줄이려면 Hidden Dimension을 줄여야 한다.")
 @pytest.mark.parametrize("hdim", [64, 128, 256, 512])
 def test_parameter_count_grows_with_the_square_of_the_hidden_dimension(hdim):
     """The document: "파라미터를 줄이려면 Hidden Dimension을 줄여야 한다": each LSTM layer has 4 gates of

@@ -33,12 +33,23 @@ training mode with dropout > 0.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from rnnspec.modules import Settings
+
+
+def settings_of(module: nn.RNNBase) -> Settings:
+    """The module's settings, read through the table of recurrent modules (imported here, not at
+    the top: rnnspec.modules takes its reference steps from this module)."""
+    from rnnspec.modules import settings_of
+
+    return settings_of(module)
+
 
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM; each (N, *)
 
@@ -54,6 +65,11 @@ class Weights(NamedTuple):
 
 
 Step = Callable[[Tensor, State, Weights], State]
+
+
+def cell_weights(cell: nn.RNNCellBase) -> Weights:
+    """The parameters of an nn.RNNCell, nn.LSTMCell or nn.GRUCell (no layer suffix)."""
+    return Weights(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, None)
 
 
 def weights_of(module: nn.RNNBase, layer: int, reverse: bool = False) -> Weights:
@@ -141,7 +157,7 @@ def _run(
     elif module.batch_first:
         x = x.transpose(0, 1)  # (L, N, H_in)
     seq_len, batch, _ = x.shape
-    directions = 2 if module.bidirectional else 1
+    directions = settings_of(module).directions
     if initial is None:
         initial = tuple(
             x.new_zeros(directions * module.num_layers, batch, size) for size in sizes
@@ -191,7 +207,7 @@ def reference_lstm(
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """(output, (h_n, c_n)) of `module` computed from the nn.LSTM equations, with projections."""
     _check(module, nn.LSTM)
-    sizes = (module.proj_size or module.hidden_size, module.hidden_size)
+    sizes = (settings_of(module).h_out, module.hidden_size)
     output, (h_n, c_n) = _run(module, x, hx, sizes, lstm_step)
     return output, (h_n, c_n)
 
@@ -213,48 +229,3 @@ def reference(
     if isinstance(module, nn.GRU):
         return reference_gru(module, x, hx)
     return reference_rnn(module, x, hx)
-
-
-def final_states(module: nn.RNNBase, state: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, ...]:
-    """A module's returned state as a tuple: (h_n,) for RNN and GRU, (h_n, c_n) for LSTM."""
-    return state if isinstance(module, nn.LSTM) else (state,)
-
-
-def cuda_copy(module: nn.RNNBase) -> nn.RNNBase:
-    """A copy of `module` on the current CUDA device: same weights, same train/eval mode, so a
-    spec can hold cuDNN's result against the CPU module's."""
-    return copy.deepcopy(module).cuda()
-
-
-def layer_as_module(module: nn.RNNBase, layer: int) -> nn.RNNBase:
-    """A one-layer module of the same kind holding `layer`'s weights as its layer 0.
-
-    Its input size is what that layer reads (the module's input for layer 0, the
-    previous layer's D * H_out features after it); sizes, bias, nonlinearity,
-    projection, dtype and device follow the module; there is no dropout, and the
-    layout is sequence-first.
-    """
-    directions = 2 if module.bidirectional else 1
-    out_features = module.proj_size or module.hidden_size
-    reference_tensor = next(module.parameters())
-    config: dict = dict(
-        input_size=module.input_size if layer == 0 else directions * out_features,
-        hidden_size=module.hidden_size,
-        bias=module.bias,
-        bidirectional=module.bidirectional,
-        dtype=reference_tensor.dtype,
-        device=reference_tensor.device,
-    )
-    if isinstance(module, nn.RNN):
-        config["nonlinearity"] = module.nonlinearity
-    if module.proj_size:
-        config["proj_size"] = module.proj_size
-    single = type(module)(**config)
-    single.load_state_dict(
-        {
-            name.replace(f"_l{layer}", "_l0"): tensor
-            for name, tensor in module.state_dict().items()
-            if name.endswith((f"_l{layer}", f"_l{layer}_reverse"))
-        }
-    )
-    return single

@@ -28,22 +28,19 @@ import pytest
 import torch
 from torch import nn
 
+from rnnspec.modules import MODULES, ModuleInfo, params
 from rnnspec.sources import DOCS_LSTM, DOCS_RNN
 
 HIDDEN = 64  # bound 1/8; the smallest bias (RNN, 64 values) still gives a KS critical value < 0.34
 ALPHA = 1e-6  # chance that a correct initialiser fails the KS check, for any seed
 STANDARD_ERRORS = 6.0  # two-sided chance about 2e-9 per moment under the normal approximation
 
-MODULES = [
-    pytest.param(lambda: nn.RNN(16, HIDDEN, num_layers=2, bidirectional=True), id="RNN"),
-    pytest.param(lambda: nn.RNN(16, HIDDEN, nonlinearity="relu"), id="RNN-relu"),
-    pytest.param(lambda: nn.LSTM(16, HIDDEN, num_layers=2, bidirectional=True), id="LSTM"),
-    pytest.param(lambda: nn.LSTM(16, HIDDEN, num_layers=2, proj_size=8), id="LSTM-proj"),
-    pytest.param(lambda: nn.GRU(16, HIDDEN, num_layers=2, bidirectional=True), id="GRU"),
-    pytest.param(lambda: nn.RNNCell(16, HIDDEN), id="RNNCell"),
-    pytest.param(lambda: nn.LSTMCell(16, HIDDEN), id="LSTMCell"),
-    pytest.param(lambda: nn.GRUCell(16, HIDDEN), id="GRUCell"),
-]
+
+def build(info: ModuleInfo) -> nn.Module:
+    """The entry's module with 16 input features and hidden size 64; layers have 2 layers and both
+    directions, so every kind of parameter (layer k > 0, `_reverse`, `weight_hr`) is drawn."""
+    config = info.settings(input_size=16, hidden_size=HIDDEN, num_layers=2, bidirectional=True)
+    return info.build(config)
 
 
 def ks_distance_to_uniform(values: torch.Tensor, bound: float) -> float:
@@ -62,8 +59,8 @@ def ks_critical_value(n: int, alpha: float = ALPHA) -> float:
 
 
 @pytest.mark.fact(DOCS_LSTM)
-@pytest.mark.parametrize("make", MODULES)
-def test_every_parameter_lies_within_one_over_sqrt_hidden_size(make):
+@pytest.mark.parametrize("info", params(MODULES, cite=False))
+def test_every_parameter_lies_within_one_over_sqrt_hidden_size(info):
     """Every weight and bias, projection weights included, lies in [-1/sqrt(hidden_size),
     1/sqrt(hidden_size)] right after construction.
 
@@ -72,7 +69,7 @@ def test_every_parameter_lies_within_one_over_sqrt_hidden_size(make):
     with a larger range.
     """
     torch.manual_seed(1234)
-    module = make()
+    module = build(info)
     bound = 1 / math.sqrt(HIDDEN)
     for name, parameter in module.named_parameters():
         largest = parameter.detach().abs().max().item()
@@ -80,8 +77,8 @@ def test_every_parameter_lies_within_one_over_sqrt_hidden_size(make):
 
 
 @pytest.mark.fact(DOCS_RNN)
-@pytest.mark.parametrize("make", MODULES)
-def test_every_parameter_is_uniform_on_the_documented_interval(make):
+@pytest.mark.parametrize("info", params(MODULES, cite=False))
+def test_every_parameter_is_uniform_on_the_documented_interval(info):
     """Each weight and bias, taken alone, is distributed as U(-1/sqrt(hidden_size),
     1/sqrt(hidden_size)): KS distance below the alpha = 1e-6 critical value, mean within 6
     standard errors of 0, variance within 6 standard errors of bound**2 / 3.
@@ -90,7 +87,7 @@ def test_every_parameter_is_uniform_on_the_documented_interval(make):
     initialiser, or any parameter skipped by reset_parameters.
     """
     torch.manual_seed(1234)
-    module = make()
+    module = build(info)
     bound = 1 / math.sqrt(HIDDEN)
     variance = bound**2 / 3  # of U(-b, b)
     fourth_moment = bound**4 / 5  # E[X^4] of U(-b, b)

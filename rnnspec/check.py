@@ -1,0 +1,108 @@
+"""`rnnspec check`: run the spec suite against the installed torch and write the report folder.
+
+    rnnspec check [--mnist-root DIR] [--download-mnist] [--profile deep] [--report-dir DIR]
+                  [pytest args...]
+
+The options are this command's own, in either spelling (`--mnist-root DIR` or
+`--mnist-root=DIR`); they reach pytest as `--opt=value`, because pytest takes a
+separate existing DIR for a test path while it looks for its rootdir. pytest runs
+in a child process pinned to the project's configuration (`-c <repo>/pytest.ini
+--rootdir=<repo>`), so no argument can move the rootdir. When pytest could not start
+(a usage error, an internal error, or no report.json written) the command says that
+no report was written and exits non-zero; otherwise it prints the verdict and where
+the report is, and exits with pytest's status (6: no fact failed, but some could not
+run because of the environment; see rnnspec.plugin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rnnspec.releases import installed
+
+REPO = Path(__file__).resolve().parents[1]
+NOT_STARTED = (3, 4)  # pytest's INTERNAL_ERROR and USAGE_ERROR: no session, no report
+
+
+def default_report_dir() -> Path:
+    """reports/torch-<release>-<time>, below the current folder."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("reports") / f"torch-{installed('torch')}-{stamp}"
+
+
+def pytest_arguments(args: argparse.Namespace, extra: Sequence[str], report_dir: Path) -> list[str]:
+    """pytest's arguments: the pinned configuration, this command's options, then `extra`."""
+    pinned = ["-c", str(REPO / "pytest.ini"), f"--rootdir={REPO}", f"--report-dir={report_dir}"]
+    if args.mnist_root is not None:
+        pinned.append(f"--mnist-root={Path(args.mnist_root).expanduser().resolve()}")
+    if args.download_mnist:
+        pinned.append("--download-mnist")
+    if args.profile is not None:
+        pinned.append(f"--profile={args.profile}")
+    rest = list(extra)
+    if "--" in rest:  # `rnnspec check ... -- -k x`: the separator is rnnspec's, not pytest's
+        rest.remove("--")
+    return [*pinned, *rest]
+
+
+def working_folder() -> Path:
+    """Where pytest runs: here when here is inside the checkout (so relative test paths mean
+    what they say), else the checkout (so pytest collects its testpaths, not this folder)."""
+    here = Path.cwd().resolve()
+    return here if here.is_relative_to(REPO) else REPO
+
+
+def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """Run pytest on the suite, then say where the report is, or that none was written."""
+    report_dir = Path(args.report_dir or default_report_dir()).expanduser().resolve()
+    report_json = report_dir / "report.json"
+    report_json.unlink(missing_ok=True)  # a report from an earlier run must not pass for this one
+    command = [sys.executable, "-m", "pytest", *pytest_arguments(args, extra, report_dir)]
+    status = subprocess.run(command, cwd=working_folder(), env=os.environ.copy()).returncode
+    if status in NOT_STARTED or not report_json.is_file():
+        print(
+            f"rnnspec: no report was written (pytest exited with status {status})",
+            file=sys.stderr,
+        )
+        return status or 1
+    verdict = json.loads(report_json.read_text()).get("verdict")
+    print(
+        f"rnnspec: verdict {verdict}; report in {report_dir}/ "
+        "(report.md, report.json, training_curves.png)"
+    )
+    return status
+
+
+def register(sub: Any) -> None:
+    """Add `rnnspec check` to the CLI's subparsers."""
+    parser = sub.add_parser(
+        "check",
+        help="run the spec suite against the installed torch and write a report",
+        description=__doc__.split("\n\n", 2)[2],
+        epilog="Other arguments go to pytest, e.g. -n auto, -m 'not slow', -k dropout.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # an abbreviation may be one of pytest's options
+    )
+    parser.add_argument(
+        "--mnist-root", metavar="DIR", help="folder holding MNIST/raw/ (no download)"
+    )
+    parser.add_argument(
+        "--download-mnist", action="store_true", help="let torchvision download MNIST"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("default", "deep"),
+        help="deep: training facts over several seeds (default: $RNNSPEC_PROFILE or default)",
+    )
+    parser.add_argument(
+        "--report-dir", metavar="DIR", help="report folder (default reports/torch-<ver>-<time>)"
+    )
+    parser.set_defaults(func=run)

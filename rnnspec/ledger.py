@@ -1,0 +1,177 @@
+"""The ledger of known upstream bugs that touch recurrent networks: one `KnownBug` each.
+
+A fact names one of these with `@pytest.mark.fact(source, bug=...)` and states the
+promised behaviour inside `with known_bug.expected(match=...):` (see rnnspec.plugin):
+where the installed release is in `affects` the promise must break exactly as the bug
+says, and the day a release in that range keeps it the fact fails with "fixed in".
+
+`affects` covers the releases where the bug was reproduced here (`measured`) or where
+the issue or its fix says it holds; an open-ended range (">=2.0") means no release
+fixes it yet. Each record's fact:
+
+    UNPAD_SEQUENCE_TRANSPOSES_INPUT      specs/pytorch/test_known_bugs.py
+    LSTM_CELL_UNBATCHED_INPUT_SEGFAULT   specs/pytorch/test_known_bugs.py
+    EXPORT_RNN_ATTRIBUTE_ASSIGNMENT      specs/deployment/test_export.py
+    EXPORT_LSTM_PROJECTION_STATE_SHAPE   specs/deployment/test_export.py
+    ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET   specs/deployment/test_onnx.py
+    DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED   specs/deployment/test_compile.py
+"""
+
+from __future__ import annotations
+
+from rnnspec.bugs import KnownBug
+
+_PYTORCH = "https://github.com/pytorch/pytorch"
+
+UNPAD_SEQUENCE_TRANSPOSES_INPUT = KnownBug(
+    issue=f"{_PYTORCH}/issues/98499",
+    summary=(
+        "nn.utils.rnn.unpad_sequence(padded, lengths, batch_first=False) transposes the "
+        "caller's padded tensor in place: a (T, B) tensor comes back (B, T)"
+    ),
+    affects=">=2.0",
+    measured="2.2.2, 2.9.1, 2.11.0, 2.14.1 and 2.15.0: a (3, 2) tensor comes back (2, 3)",
+)
+
+LSTM_CELL_UNBATCHED_INPUT_SEGFAULT = KnownBug(
+    issue=f"{_PYTORCH}/issues/175978",
+    summary=(
+        "nn.LSTMCell given a 1-D (unbatched) input with a batched (h, c) state reads out of "
+        "bounds and kills the interpreter (SIGSEGV) instead of raising"
+    ),
+    affects="<2.15",
+    measured=(
+        "signal 11 (exit -11) on 2.2.2, 2.9.1, 2.11.0 and 2.14.1; 2.15.0 raises RuntimeError "
+        "'Expected 2D hidden0 (batch x hidden_size), but got 3D tensor'"
+    ),
+)
+
+EXPORT_RNN_ATTRIBUTE_ASSIGNMENT = KnownBug(
+    issue=f"{_PYTORCH}/issues/120626",
+    summary=(
+        "torch.export.export of a bare nn.RNN, nn.LSTM or nn.GRU (the layer itself as the "
+        "exported module) raises ValueError: its _flat_weights 'were assigned during export' "
+        "(non-strict export's attribute check); a model holding the layer as a child exports"
+    ),
+    affects=">=2.8,<2.10",
+    fixed_by=f"{_PYTORCH}/pull/163809",
+    measured=(
+        "ValueError on 2.8.0 and 2.9.1; exports on 2.2.2, 2.6.0, 2.7.1, 2.10.0, 2.11.0, 2.14.1 "
+        "and 2.15.0"
+    ),
+)
+
+EXPORT_LSTM_PROJECTION_STATE_SHAPE = KnownBug(
+    issue=f"{_PYTORCH}/issues/151200",
+    summary=(
+        "the program torch.export.export makes of a batched nn.LSTM with proj_size > 0 returns "
+        "h_n and c_n with an extra dimension, [layers * directions, 1, batch, size] instead "
+        "of [layers * directions, batch, size]: export runs the Python LSTM decomposition, "
+        "whose one_layer_lstm squeezes dimension 1 instead of 0 (the cause #151200 reports as "
+        "wrong shape metadata, fixed by #185716); from 2.4 export keeps aten.lstm and the "
+        "program returns the eager shapes"
+    ),
+    affects=">=2.1,<2.4",
+    measured=(
+        "nn.LSTM(4, 3, proj_size=2) on a (5, 3, 4) input: h_n (1, 1, 3, 2) and c_n "
+        "(1, 1, 3, 3) from the exported program on 2.1.2, 2.2.2 and 2.3.1 (eager (1, 3, 2) "
+        "and (1, 3, 3)), also batch_first and 2 layers bidirectional; unbatched input and "
+        "LSTM without projections unaffected; eager shapes on 2.4.1, 2.6.0 and 2.11.0"
+    ),
+)
+
+ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET = KnownBug(
+    issue=f"{_PYTORCH}/issues/189225",
+    summary=(
+        "the dynamo ONNX exporter (torch.onnx.export(..., dynamo=True)) writes nn.GRU as an "
+        "ONNX GRU with linear_before_reset=0, so onnxruntime computes another function "
+        "(microsoft/onnxscript#2852)"
+    ),
+    affects=">=0.6,<0.7.1",
+    package="onnxscript",
+    measured=(
+        "torch 2.15.0, onnxruntime 1.32.0: nn.GRU(1, 32, batch_first=True) differs from eager "
+        "by 0.093-0.096 with onnxscript 0.6.0, 0.6.1, 0.6.2 and 0.7.0; agrees to 3e-8 with "
+        "0.7.1 and 0.7.2 (0.5.7 cannot export with torch 2.15: no torch_2_11 API module)"
+    ),
+)
+
+DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED = KnownBug(
+    issue=f"{_PYTORCH}/issues/141184",
+    summary=(
+        "torch.compile of a model with code before and after nn.RNN/LSTM/GRU compiles no "
+        "graph at all: Dynamo cannot resume after the graph break at the recurrent layer and "
+        "runs the whole model eagerly"
+    ),
+    affects="<2.15",
+    measured=(
+        "0 compiled graphs for Linear -> 2-layer RNN/LSTM/GRU -> Linear on 2.2.2, 2.6.0, 2.8.0, "
+        "2.9.1, 2.10.0, 2.11.0 and 2.14.1 (torch._dynamo.explain: 0 graphs, -1 graph breaks); "
+        "2 graphs (before and after the layer) on 2.15.0"
+    ),
+)
+
+LEDGER: tuple[KnownBug, ...] = (
+    UNPAD_SEQUENCE_TRANSPOSES_INPUT,
+    LSTM_CELL_UNBATCHED_INPUT_SEGFAULT,
+    EXPORT_RNN_ATTRIBUTE_ASSIGNMENT,
+    EXPORT_LSTM_PROJECTION_STATE_SHAPE,
+    ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET,
+    DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED,
+)
+
+# Regressions of nn.LSTM and nn.RNN that shipped in 2.0-2.2 and were fixed later, found by running
+# torch 2.0.1, 2.1.2, 2.2.2, 2.3.1 and 2.4.1. Their facts are in specs/pytorch/test_errors.py
+# (LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS also in specs/seeds/test_003_...py).
+
+LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS = KnownBug(
+    issue=f"{_PYTORCH}/issues/114874",
+    summary=(
+        "nn.LSTM called without (h_0, c_0) skips its input checks: input with the wrong number "
+        "of features returns an output shaped as if it were valid, and float64 input to a "
+        "float32 LSTM fails in the matrix product (RuntimeError) instead of the dtype ValueError"
+    ),
+    affects=">=2.1,<2.3",
+    fixed_by=f"{_PYTORCH}/pull/115542",
+    measured=(
+        "2.1.2 and 2.2.2: nn.LSTM(4, 6)(torch.randn(3, 2, 5)) returns a (3, 2, 6) output and "
+        "float64 input raises 'mat1 and mat2 must have the same dtype, but got Double and "
+        "Float'; with an explicit state both checks run; 2.0.1 and 2.3.1 and later check both"
+    ),
+)
+
+ONEDNN_LSTM_ACCEPTS_A_ZERO_LENGTH_SEQUENCE = KnownBug(
+    issue=f"{_PYTORCH}/pull/91158",  # the cause (oneDNN LSTM on CPU, new in 2.0); no issue found
+    summary=(
+        "nn.LSTM on CPU in float32 (the oneDNN path) returns an empty output for a sequence "
+        "of length 0 instead of raising 'Expected sequence length to be larger than 0'"
+    ),
+    affects="<2.1",
+    measured=(
+        "2.0.1: nn.LSTM(4, 6)(torch.randn(0, 2, 4)) returns a (0, 2, 6) output; with "
+        "torch._C._set_mkldnn_enabled(False) it raises; nn.RNN and nn.GRU raise; 2.1.2 and "
+        "later raise for the LSTM too"
+    ),
+)
+
+RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS = KnownBug(
+    issue=f"{_PYTORCH}/issues/114617",
+    summary=(
+        "nn.RNN's 4th positional argument goes to bias, not to nonlinearity as documented: "
+        "nn.RNN(4, 6, 1, 'sigmoid') builds a tanh RNN with bias='sigmoid' that fails only "
+        "at its first forward"
+    ),
+    affects="<2.3",
+    fixed_by=f"{_PYTORCH}/pull/120234",
+    measured=(
+        "2.0.1, 2.1.2 and 2.2.2 build it (nonlinearity 'tanh', bias 'sigmoid'); 2.3.1 and "
+        "later raise ValueError \"Unknown nonlinearity 'sigmoid'\""
+    ),
+)
+
+LEDGER = (
+    *LEDGER,
+    LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS,
+    ONEDNN_LSTM_ACCEPTS_A_ZERO_LENGTH_SEQUENCE,
+    RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS,
+)

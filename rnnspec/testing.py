@@ -1,0 +1,119 @@
+"""Helpers the specs share: results as flat tuples, one layer of a stack, a CUDA copy, comparisons.
+
+The shapes and states themselves come from the table (rnnspec.modules); the
+documented equations from rnnspec.reference.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnnspec.modules import ModuleInfo, Settings, record_of, settings_of
+
+Result = tuple[Tensor, Any]  # (output, h_n) or (output, (h_n, c_n))
+
+
+def final_states(state: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:
+    """A returned state as a tuple: (h_n,) for RNN and GRU, (h_n, c_n) for LSTM."""
+    return tuple(state) if isinstance(state, (tuple, list)) else (state,)
+
+
+def flatten(result: Result) -> tuple[Tensor, ...]:
+    """(output, h_n) or (output, (h_n, c_n)) as the flat tuple (output, h_n[, c_n])."""
+    output, state = result
+    return (output, *final_states(state))
+
+
+def assert_results_close(
+    got: Result, expected: Result, what: str = "", **tolerances: float | None
+) -> float:
+    """assert_close on output and every final state, naming the one that differs; returns the
+    largest absolute difference found (for `observe`)."""
+    __tracebackhide__ = True
+    names = ("output", "h_n", "c_n")
+    largest = 0.0
+    for name, a, b in zip(names, flatten(got), flatten(expected), strict=False):
+        torch.testing.assert_close(a, b, msg=lambda m, n=name: f"{what} {n}: {m}", **tolerances)
+        if a.numel():
+            largest = max(largest, (a.double() - b.double()).abs().max().item())
+    if len(flatten(got)) != len(flatten(expected)):
+        raise AssertionError(
+            f"{what}: {len(flatten(got))} results, expected {len(flatten(expected))}"
+        )
+    return largest
+
+
+def cuda_copy(module: nn.Module) -> nn.Module:
+    """A copy of `module` on the current CUDA device: same weights, same train/eval mode, so a
+    spec can hold cuDNN's result against the CPU module's."""
+    return copy.deepcopy(module).cuda()
+
+
+def to_device(state: Any, device: torch.device | str) -> Any:
+    """A state (tensor or tuple of tensors) moved to `device`."""
+    if isinstance(state, tuple):
+        return tuple(s.to(device) for s in state)
+    return state.to(device)
+
+
+def layer_as_module(module: nn.RNNBase, layer: int) -> nn.RNNBase:
+    """A one-layer module of the same kind holding `layer`'s weights as its layer 0.
+
+    Its input size is what that layer reads (the module's input for layer 0, the
+    previous layer's D * H_out features after it); sizes, bias, nonlinearity,
+    projection, direction, dtype and device follow the module; there is no
+    dropout, and the layout is sequence-first.
+    """
+    settings = settings_of(module)
+    reads = settings.input_size if layer == 0 else settings.directions * settings.h_out
+    single_settings = replace(settings, num_layers=1, input_size=reads, batch_first=False)
+    parameter = next(module.parameters())
+    single = record_of(module).build(
+        single_settings, dtype=parameter.dtype, device=parameter.device
+    )
+    single.load_state_dict(
+        {
+            name.replace(f"_l{layer}", "_l0"): tensor
+            for name, tensor in module.state_dict().items()
+            if name.endswith((f"_l{layer}", f"_l{layer}_reverse"))
+        }
+    )
+    return single
+
+
+def settings_strategy(info: ModuleInfo, **fixed: Any) -> Any:
+    """A hypothesis strategy of small Settings for `info` (a layer of the table): sizes, layers,
+    direction, layout (batch None is unbatched), bias, and a proj_size below hidden_size where
+    the entry projects. The Settings fields in `fixed` are not drawn; `batched=True` or
+    `batched=False` fixes only whether there is a batch axis. Sizes stay small so an example
+    takes milliseconds."""
+    from hypothesis import strategies as st
+
+    batched = fixed.pop("batched", None)
+    batches = {None: st.none() | st.integers(1, 3), True: st.integers(1, 3), False: st.none()}
+
+    @st.composite
+    def draw_settings(draw: st.DrawFn) -> Settings:
+        projects = "proj_size" in info.options
+        hidden_size = draw(st.integers(2 if projects else 1, 6))
+        drawn: dict[str, Any] = {
+            "input_size": draw(st.integers(1, 5)),
+            "hidden_size": hidden_size,
+            "num_layers": draw(st.integers(1, 3)),
+            "bidirectional": draw(st.booleans()),
+            "batch_first": draw(st.booleans()),
+            "bias": draw(st.booleans()),
+            "seq_len": draw(st.integers(1, 7)),
+            "batch": draw(batches[batched]),
+        }
+        if projects:
+            drawn["proj_size"] = draw(st.integers(1, hidden_size - 1))
+        return info.settings(**{**drawn, **fixed})
+
+    return draw_settings()

@@ -1,0 +1,126 @@
+"""Dynamic int8 quantization (`torch.ao.quantization.quantize_dynamic`) of recurrent models.
+
+`quantize_dynamic(model, {nn.LSTM, nn.GRU}, dtype=torch.qint8)` replaces
+those children of `model` by versions with int8 weights, quantizing activations on
+the fly. Seed 004's LSTM, trained on MNIST, must keep its accuracy within one
+percentage point. The quantized layers take batched input only (2.15.0: "input must have
+3 dimensions, got 2" for an unbatched sequence), so the grid here has no unbatched case.
+torch.ao.quantization is deprecated (pytorch/pytorch#153892): the
+warning is recorded, and whether it names quantize_dynamic is an observation.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from rnnspec.modules import record
+from rnnspec.sources import DOCS_QUANTIZE_DYNAMIC, ISSUE_QUANTIZATION_DEPRECATED
+from specs.conftest import TRAINED_LSTM
+from specs.deployment.cases import Case, assert_same_results, grid_cases
+
+# int8 weights carry about 1/127 of each weight row's range; measured on 2.15.0 the outputs
+# and states of these small layers move by at most 5e-3.
+QUANTIZED = {"rtol": 0.0, "atol": 0.02}
+DEPRECATED = re.compile(r"torch\.ao\.quantization is deprecated")
+
+
+class Holder(nn.Module):
+    """quantize_dynamic swaps the children of the module it is given, never the module itself."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor):
+        return self.layer(x)
+
+
+def quantize_dynamic(model: nn.Module) -> nn.Module:
+    """A copy of `model` with its LSTM and GRU children int8-quantized dynamically (Linear
+    stays float: the seed models read `fc.weight.dtype`, which a quantized Linear lacks)."""
+    quantization = getattr(getattr(torch, "ao", None), "quantization", None)
+    if quantization is None or not hasattr(quantization, "quantize_dynamic"):
+        pytest.skip(f"torch {torch.__version__} has no torch.ao.quantization.quantize_dynamic")
+    if not torch.backends.quantized.supported_engines or torch.backends.quantized.engine == "none":
+        pytest.skip("this torch build has no quantized engine (fbgemm, onednn, qnnpack)")
+    return quantization.quantize_dynamic(copy.deepcopy(model), {nn.LSTM, nn.GRU}, dtype=torch.qint8)
+
+
+@pytest.mark.fact(DOCS_QUANTIZE_DYNAMIC)
+@pytest.mark.parametrize(
+    "case",
+    grid_cases(
+        ("1-layer", "2-layers-bidirectional-batch_first"),
+        layers=(record("LSTM"), record("GRU")),
+    ),
+)
+def test_dynamically_quantized_layer_stays_close_to_float(case: Case, observe) -> None:
+    """`quantize_dynamic` turns nn.LSTM and nn.GRU (layers, bidirectional, batch_first) into dynamically quantized modules whose output and final states stay within
+    0.02 (absolute) of the float32 module's on the same input."""
+    float_model = Holder(case.build())
+    quantized = quantize_dynamic(float_model)
+    assert type(quantized.layer) is not type(float_model.layer), "the layer was not quantized"
+    x = case.input()
+    with torch.no_grad():
+        error = assert_same_results(quantized(x), float_model(x), f"int8 {case.name}", **QUANTIZED)
+    observe("max_abs_error_vs_float", error, tolerance=0.01)
+
+
+@pytest.mark.fact(ISSUE_QUANTIZATION_DEPRECATED, since="2.8")
+def test_quantize_dynamic_warns_that_torch_ao_quantization_is_deprecated(observe) -> None:
+    """From torch 2.8 `quantize_dynamic` warns (DeprecationWarning) that torch.ao.quantization
+    is deprecated; before 2.8 it does not.
+
+    Measured: no such warning on 2.2.2 and 2.6.0; a DeprecationWarning "torch.ao.quantization
+    is deprecated and will be removed in 2.10" on 2.8.0, 2.9.1, 2.10.0, 2.11.0, 2.14.1 and
+    2.15.0 (the removal has not happened by 2.15). Whether its message names quantize_dynamic is
+    recorded.
+    """
+    from rnnspec.releases import torch_at_least
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quantize_dynamic(Holder(nn.LSTM(4, 8)))
+    deprecations = [
+        w
+        for w in caught
+        if issubclass(w.category, (DeprecationWarning, FutureWarning))
+        and DEPRECATED.search(str(w.message))
+    ]
+    observe("categories", sorted({w.category.__name__ for w in deprecations}))
+    observe(
+        "names_quantize_dynamic", any("quantize_dynamic" in str(w.message) for w in deprecations)
+    )
+    if torch_at_least("2.8"):
+        assert deprecations, (
+            "quantize_dynamic did not warn that torch.ao.quantization is deprecated"
+        )
+    else:
+        assert not deprecations, f"quantize_dynamic warned: {deprecations[0].message}"
+
+
+@pytest.mark.slow
+@TRAINED_LSTM
+@pytest.mark.fact(DOCS_QUANTIZE_DYNAMIC)
+def test_dynamically_quantized_lstm_classifies_within_one_point_of_float(
+    trained_lstms, mnist_test, observe
+) -> None:
+    """Seed 004's LSTM, trained with the seed's recipe, with its nn.LSTM dynamically quantized
+    to int8, classifies the 10,000 MNIST test images within one percentage point
+    of the float32 model."""
+    from models.training import evaluate
+
+    for model, log in trained_lstms:
+        float_accuracy = evaluate(model, mnist_test).accuracy
+        int8_accuracy = evaluate(quantize_dynamic(model), mnist_test).accuracy
+        observe(f"float32_accuracy_seed_{log.seed}", float_accuracy, tolerance=0.5)
+        observe(f"int8_accuracy_seed_{log.seed}", int8_accuracy, tolerance=0.5)
+        assert abs(int8_accuracy - float_accuracy) <= 1.0, (
+            f"training seed {log.seed}: int8 {int8_accuracy:.2f}% vs float32 {float_accuracy:.2f}%"
+        )
