@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -126,8 +127,14 @@ def collect(root: Path = ROOT) -> Collected:
         "no:cacheprovider",
         str(root / "specs"),
     ]
-    with contextlib.redirect_stdout(io.StringIO()) as out:
-        code = pytest.main(args, plugins=[collector])
+    # The page lists every fact whatever the caller's PYTEST_ADDOPTS (-k, -m, a path) selects.
+    addopts = os.environ.pop("PYTEST_ADDOPTS", None)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            code = pytest.main(args, plugins=[collector])
+    finally:
+        if addopts is not None:
+            os.environ["PYTEST_ADDOPTS"] = addopts
     if code not in (0, 5) or collector.result.errors:
         raise RuntimeError(
             f"collecting the specs failed (pytest exit {int(code)}): "

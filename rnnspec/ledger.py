@@ -13,8 +13,14 @@ fixes it yet. Each record's fact:
     LSTM_CELL_UNBATCHED_INPUT_SEGFAULT   specs/pytorch/test_known_bugs.py
     EXPORT_RNN_ATTRIBUTE_ASSIGNMENT      specs/deployment/test_export.py
     EXPORT_LSTM_PROJECTION_STATE_SHAPE   specs/deployment/test_export.py
+    EXPORT_LSTM_STATE_SHAPE              specs/deployment/test_export.py
     ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET   specs/deployment/test_onnx.py
     DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED   specs/deployment/test_compile.py
+    LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS       specs/pytorch/test_errors.py, specs/seeds/test_003_...
+    ONEDNN_LSTM_ACCEPTS_A_ZERO_LENGTH_SEQUENCE  specs/pytorch/test_errors.py
+    RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS      specs/pytorch/test_errors.py
+    LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS        specs/pytorch/test_packed_sequences.py
+    ONNX_DYNAMO_LSTM_STATE_SQUEEZE              specs/deployment/test_onnx.py
 """
 
 from __future__ import annotations
@@ -61,22 +67,43 @@ EXPORT_RNN_ATTRIBUTE_ASSIGNMENT = KnownBug(
     ),
 )
 
+# Before 2.4, torch.export.export decomposes aten.lstm; where the decomposition does not take
+# the oneDNN path (measured: with proj_size on 2.1-2.3, every LSTM on 2.3) it runs the Python
+# one_layer_lstm of torch/_decomp, which squeezes dimension 1 of the final states instead of 0,
+# so the program returns h_n and c_n as [D * layers, 1, N, size]. #151200 reports that cause as
+# wrong shape metadata on later releases (fixed by #185716); from 2.4 export keeps aten.lstm and
+# the program returns the eager shapes. No upstream issue reports the 2.1-2.3 outputs.
+
 EXPORT_LSTM_PROJECTION_STATE_SHAPE = KnownBug(
     issue=f"{_PYTORCH}/issues/151200",
     summary=(
         "the program torch.export.export makes of a batched nn.LSTM with proj_size > 0 returns "
-        "h_n and c_n with an extra dimension, [layers * directions, 1, batch, size] instead "
-        "of [layers * directions, batch, size]: export runs the Python LSTM decomposition, "
-        "whose one_layer_lstm squeezes dimension 1 instead of 0 (the cause #151200 reports as "
-        "wrong shape metadata, fixed by #185716); from 2.4 export keeps aten.lstm and the "
-        "program returns the eager shapes"
+        "h_n and c_n with an extra dimension, [D * num_layers, 1, N, size] instead of "
+        "[D * num_layers, N, size] (the Python LSTM decomposition squeezes the wrong "
+        "dimension; no upstream issue reports these outputs, #151200 reports the cause)"
     ),
     affects=">=2.1,<2.4",
     measured=(
-        "nn.LSTM(4, 3, proj_size=2) on a (5, 3, 4) input: h_n (1, 1, 3, 2) and c_n "
-        "(1, 1, 3, 3) from the exported program on 2.1.2, 2.2.2 and 2.3.1 (eager (1, 3, 2) "
-        "and (1, 3, 3)), also batch_first and 2 layers bidirectional; unbatched input and "
-        "LSTM without projections unaffected; eager shapes on 2.4.1, 2.6.0 and 2.11.0"
+        "nn.LSTM(4, 3, proj_size=2) on a (5, 3, 4) input: the exported program returns h_n "
+        "(1, 1, 3, 2) and c_n (1, 1, 3, 3) on 2.1.2, 2.2.2 and 2.3.1 (eager: (1, 3, 2) and "
+        "(1, 3, 3)), likewise batch_first and 2 layers bidirectional; unbatched input "
+        "unaffected; the eager shapes on 2.4.1, 2.6.0 and 2.11.0"
+    ),
+)
+
+EXPORT_LSTM_STATE_SHAPE = KnownBug(
+    issue=f"{_PYTORCH}/issues/151200",
+    summary=(
+        "on 2.3 the program torch.export.export makes of any batched nn.LSTM (without "
+        "proj_size too) returns h_n and c_n with an extra dimension, [D * num_layers, 1, N, "
+        "hidden_size]: export no longer takes the oneDNN decomposition, and the Python one "
+        "squeezes the wrong dimension (as EXPORT_LSTM_PROJECTION_STATE_SHAPE)"
+    ),
+    affects=">=2.3,<2.4",
+    measured=(
+        "nn.LSTM(4, 3) on a (5, 3, 4) input: h_n and c_n (1, 1, 3, 3) from the exported "
+        "program on 2.3.1, likewise batch_first and 2 layers bidirectional; unbatched input "
+        "unaffected; the eager (1, 3, 3) on 2.1.2, 2.2.2 and 2.4.1"
     ),
 )
 
@@ -111,14 +138,6 @@ DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED = KnownBug(
     ),
 )
 
-LEDGER: tuple[KnownBug, ...] = (
-    UNPAD_SEQUENCE_TRANSPOSES_INPUT,
-    LSTM_CELL_UNBATCHED_INPUT_SEGFAULT,
-    EXPORT_RNN_ATTRIBUTE_ASSIGNMENT,
-    EXPORT_LSTM_PROJECTION_STATE_SHAPE,
-    ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET,
-    DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED,
-)
 
 # Regressions of nn.LSTM and nn.RNN that shipped in 2.0-2.2 and were fixed later, found by running
 # torch 2.0.1, 2.1.2, 2.2.2, 2.3.1 and 2.4.1. Their facts are in specs/pytorch/test_errors.py
@@ -169,9 +188,60 @@ RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS = KnownBug(
     ),
 )
 
-LEDGER = (
-    *LEDGER,
+
+# nn.LSTM given a PackedSequence skips its input checks on every release from 2.1, found by
+# running torch 2.0.1 to 2.15.0. Its facts are in specs/pytorch/test_packed_sequences.py.
+
+LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS = KnownBug(
+    issue=f"{_PYTORCH}/issues/195803",
+    summary=(
+        "nn.LSTM given a PackedSequence skips check_forward_args: packed input with the wrong "
+        "number of features fails inside the matrix product ('mat1 and mat2 shapes cannot be "
+        "multiplied') instead of 'input.size(-1) must be equal to input_size. Expected 4, "
+        "got 5', and float64 input to a float32 LSTM raises RuntimeError instead of the "
+        "dtype ValueError (open fix: pytorch/pytorch#195805)"
+    ),
+    affects=">=2.1",
+    measured=(
+        "nn.LSTM(4, 6), with and without proj_size, on pack_padded_sequence(randn(3, 2, 5), "
+        "[3, 2]): 'mat1 and mat2 shapes cannot be multiplied (5x5 and 4x24)' on 2.1.2, 2.2.2, "
+        "2.3.1, 2.4.1, 2.6.0, 2.10.0, 2.11.0 and 2.15.0; 2.0.1 raises 'input.size(-1) must be "
+        "equal to input_size. Expected 4, got 5', as nn.RNN and nn.GRU do on every release"
+    ),
+)
+
+
+# The torch.export-based ONNX exporter of torch 2.5 and nn.LSTM, found by running 2.5.1 and 2.6.0
+# . Its fact is in specs/deployment/test_onnx.py.
+
+ONNX_DYNAMO_LSTM_STATE_SQUEEZE = KnownBug(
+    issue=f"{_PYTORCH}/issues/151200",
+    summary=(
+        "torch.onnx.export(..., dynamo=True) of nn.LSTM writes a model onnxruntime refuses to "
+        "load ('[ShapeInferenceError] Dimension of input 1 must be 1' on a Squeeze): the "
+        "exporter decomposes aten.lstm with the Python one_layer_lstm, whose h_n.squeeze(1) "
+        "is a no-op in eager but a strict ONNX Squeeze on an axis of size batch"
+    ),
+    affects=">=2.5,<2.6",
+    measured=(
+        "2.5.1 with onnxscript 0.7.2 and 0.1.0, onnxruntime 1.32.0: every nn.LSTM without "
+        "(h_0, c_0) (1 or 2 layers, bidirectional or not, batch_first or not) is refused; "
+        "nn.RNN and nn.GRU, and an LSTM given (h_0, c_0), agree with eager to 2e-7; 2.6.0 "
+        "and later export the LSTM correctly (2.4 has no torch.export-based ONNX exporter)"
+    ),
+)
+
+LEDGER: tuple[KnownBug, ...] = (
+    UNPAD_SEQUENCE_TRANSPOSES_INPUT,
+    LSTM_CELL_UNBATCHED_INPUT_SEGFAULT,
+    EXPORT_RNN_ATTRIBUTE_ASSIGNMENT,
+    EXPORT_LSTM_PROJECTION_STATE_SHAPE,
+    EXPORT_LSTM_STATE_SHAPE,
+    ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET,
+    DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED,
     LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS,
     ONEDNN_LSTM_ACCEPTS_A_ZERO_LENGTH_SEQUENCE,
     RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS,
+    LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS,
+    ONNX_DYNAMO_LSTM_STATE_SQUEEZE,
 )

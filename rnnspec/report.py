@@ -40,9 +40,10 @@ def known_bugs(facts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         bug = fact["bug"]
         if bug is None or not bug["holds"]:
             continue
-        entry = bugs.setdefault(bug["issue"], {**bug, "facts": []})
+        # Two records may cite one issue (one cause, two symptoms): keep them apart.
+        entry = bugs.setdefault(f"{bug['issue']} {bug['summary']}", {**bug, "facts": []})
         entry["facts"].append({"id": fact["id"], "outcome": fact["outcome"]})
-    return sorted(bugs.values(), key=lambda b: b["issue"])
+    return sorted(bugs.values(), key=lambda b: (b["issue"], b["summary"]))
 
 
 def build_payload(

@@ -623,3 +623,9 @@ def test_fact_ids_do_not_depend_on_workers_profile_or_folder(pytester: pytest.Py
         "specs/test_k.py::test_grouped[b]",
     ]
     assert all(found == ids["serial"] for found in ids.values()), ids
+    # The same torch, serially and with two workers: `rnnspec diff` sees nothing at all.
+    from rnnspec import cli
+
+    serial, parallel = (pytester.path / f"report-{n}" / "report.json" for n in ("serial", "xdist"))
+    assert cli.main(["diff", str(serial), str(parallel)]) == 0
+    assert cli.main(["diff", "--fail-on-undocumented", str(serial), str(parallel)]) == 0

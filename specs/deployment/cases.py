@@ -179,5 +179,6 @@ def require_attribute(owner: object, attribute: str, what: str) -> object:
 
 
 def onnx_export_takes_dynamo() -> bool:
-    """Whether torch.onnx.export has the `dynamo` switch between its two exporters (2.5+)."""
+    """Whether torch.onnx.export has the `dynamo` switch (2.4+; its torch.export-based exporter
+    behind it from 2.5, see test_onnx.py)."""
     return "dynamo" in inspect.signature(torch.onnx.export).parameters

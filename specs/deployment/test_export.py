@@ -3,20 +3,25 @@
 `torch.export.export(module, args)` traces a module into an ExportedProgram whose
 `.module()` computes what the module computed for inputs of the traced shapes. The
 recurrent layers failed to export on some releases (pytorch/pytorch#120626, fixed by
-#163809): the ledger entry EXPORT_RNN_ATTRIBUTE_ASSIGNMENT names them; on 2.1-2.3 an
-LSTM with projections exports but its program returns states of the wrong shape
-(EXPORT_LSTM_PROJECTION_STATE_SHAPE, #151200). Packed input is
-not part of the grid here: a PackedSequence's batch sizes are data, which export cannot
-specialise on (GuardOnDataDependentSymNode on 2.15).
+#163809): the ledger entry EXPORT_RNN_ATTRIBUTE_ASSIGNMENT names them. On 2.1-2.3 a
+batched LSTM with projections (on 2.3 any batched LSTM) exports, but its program returns
+final states of the wrong shape (EXPORT_LSTM_PROJECTION_STATE_SHAPE, EXPORT_LSTM_STATE_SHAPE).
+Packed input is not part of the grid here: a PackedSequence's batch sizes are data, which
+export cannot specialise on (GuardOnDataDependentSymNode on 2.15).
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from rnnspec.bugs import KnownBug
-from rnnspec.ledger import EXPORT_LSTM_PROJECTION_STATE_SHAPE, EXPORT_RNN_ATTRIBUTE_ASSIGNMENT
+from rnnspec.ledger import (
+    EXPORT_LSTM_PROJECTION_STATE_SHAPE,
+    EXPORT_LSTM_STATE_SHAPE,
+    EXPORT_RNN_ATTRIBUTE_ASSIGNMENT,
+)
 from rnnspec.sources import DOCS_EXPORT
 from specs.deployment.cases import (
     Case,
@@ -37,24 +42,32 @@ def _export(module: torch.nn.Module, example: torch.Tensor) -> torch.nn.Module:
 
 
 # How each known bug of the layer fact breaks its promise (a regular expression on the failure).
-SYMPTOMS: dict[str, str] = {
-    EXPORT_RNN_ATTRIBUTE_ASSIGNMENT.issue: "were assigned during export",
-    # h_n or c_n: [D * layers, 1, N, size] where eager returns [D * layers, N, size].
-    EXPORT_LSTM_PROJECTION_STATE_SHAPE.issue: (
-        r"result [12]: .*torch\.Size\(\[(\d+), 1, (\d+), (\d+)\]\) "
-        r"!= torch\.Size\(\[\1, \2, \3\]\)"
-    ),
+# The state-shape bugs: h_n or c_n [D * layers, 1, N, size] where eager has [D * layers, N, size].
+STATE_WITH_EXTRA_DIMENSION = (
+    r"result [12]: .*torch\.Size\(\[(\d+), 1, (\d+), (\d+)\]\) "
+    r"!= torch\.Size\(\[\1, \2, \3\]\)"
+)
+SYMPTOMS: dict[KnownBug, str] = {
+    EXPORT_RNN_ATTRIBUTE_ASSIGNMENT: "were assigned during export",
+    EXPORT_LSTM_PROJECTION_STATE_SHAPE: STATE_WITH_EXTRA_DIMENSION,
+    EXPORT_LSTM_STATE_SHAPE: STATE_WITH_EXTRA_DIMENSION,
 }
 
 
 def _bug_met(case: Case) -> KnownBug:
     """The known bug a case's export meets on the installed release. Every bare layer fails
-    to export on 2.8-2.9; a batched LSTM with projections exports with wrongly shaped states
-    on 2.1-2.3. A fact names one bug and these ranges do not overlap, so a case both can
-    meet names the one that holds here (EXPORT_RNN_ATTRIBUTE_ASSIGNMENT where neither does)."""
-    projected = case.settings.proj_size and case.settings.batched
-    if projected and EXPORT_LSTM_PROJECTION_STATE_SHAPE.holds_here():
-        return EXPORT_LSTM_PROJECTION_STATE_SHAPE
+    to export on 2.8-2.9; a batched LSTM exports with wrongly shaped states on 2.1-2.3 (with
+    projections) or 2.3 (without). A fact names one bug and these ranges do not overlap, so
+    a case that can meet two names the one that holds here (EXPORT_RNN_ATTRIBUTE_ASSIGNMENT
+    where none does)."""
+    if case.info.cls is nn.LSTM and case.settings.batched:
+        shape_bug = (
+            EXPORT_LSTM_PROJECTION_STATE_SHAPE
+            if case.settings.proj_size
+            else EXPORT_LSTM_STATE_SHAPE
+        )
+        if shape_bug.holds_here():
+            return shape_bug
     return EXPORT_RNN_ATTRIBUTE_ASSIGNMENT
 
 
@@ -77,7 +90,7 @@ def test_exported_layer_matches_eager(case: Case, known_bug, observe) -> None:
     final states within rtol 1.3e-6 and atol 1e-5."""
     module = case.build()
     x = case.input()
-    with known_bug.expected(match=SYMPTOMS[known_bug.bug.issue]):
+    with known_bug.expected(match=SYMPTOMS[known_bug.bug]):
         try:
             exported = _export(module, x)
         except ValueError as error:  # the bug's symptom, as the promise it breaks

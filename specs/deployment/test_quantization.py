@@ -61,8 +61,9 @@ def quantize_dynamic(model: nn.Module) -> nn.Module:
     ),
 )
 def test_dynamically_quantized_layer_stays_close_to_float(case: Case, observe) -> None:
-    """`quantize_dynamic` turns nn.LSTM and nn.GRU (layers, bidirectional, batch_first) into dynamically quantized modules whose output and final states stay within
-    0.02 (absolute) of the float32 module's on the same input."""
+    """`quantize_dynamic` turns nn.LSTM and nn.GRU (layers, bidirectional, batch_first) into
+    dynamically quantized modules whose output and final states stay within 0.02 (absolute) of
+    the float32 module's on the same input."""
     float_model = Holder(case.build())
     quantized = quantize_dynamic(float_model)
     assert type(quantized.layer) is not type(float_model.layer), "the layer was not quantized"

@@ -15,13 +15,23 @@ show. The messages checked are the same in torch 2.0.1, 2.1.2, 2.2.2, 2.3.1,
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnspec.ledger import LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS
 from rnnspec.modules import LAYERS, ModuleInfo, grid_params, params
-from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_PACK, DOCS_PAD_PACKED
+from rnnspec.releases import torch_at_least
+from rnnspec.sources import (
+    DOCS_GRU,
+    DOCS_LSTM,
+    DOCS_PACK,
+    DOCS_PAD_PACKED,
+    PR_RNN_INPUT_DTYPE_CHECK,
+)
 from rnnspec.testing import cuda_copy, final_states
 
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")
@@ -213,6 +223,122 @@ def test_a_zero_length_sequence_raises_runtime_error(observe):
     with pytest.raises(RuntimeError, match=pattern) as excinfo:
         pack_padded_sequence(padded_batch(SORTED_LENGTHS), [5, 3, 0])
     observe("message", str(excinfo.value))
+
+
+# ---------------------------------------------------------------- bad packed input
+# nn.RNN and nn.GRU check a packed input as they check a padded one; nn.LSTM has skipped the
+# checks for packed input since 2.1 (LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS), so its cases are
+# facts of their own that name the bug.
+
+RNN_AND_GRU = params([info for info in LAYERS if not info.paired_state])  # cite each page
+LSTMS = params([info for info in LAYERS if info.paired_state], cite=False)
+WRONG_FEATURES = 5  # the modules read FEATURES (3)
+FEATURE_SIZE = r"input\.size\(-1\) must be equal to input_size"
+# Before 2.1 no module checked the dtype: the matrix product of input and weights failed.
+DTYPE_MISMATCH_IN_MATMUL = r"mat1 and mat2 must have the same dtype"
+
+
+def packed(features: int, dtype: torch.dtype = torch.float32) -> PackedSequence:
+    """A packed batch of SORTED_LENGTHS sequences with `features` features per step."""
+    return pack_padded_sequence(
+        torch.randn(max(SORTED_LENGTHS), len(SORTED_LENGTHS), features, dtype=dtype),
+        SORTED_LENGTHS,
+    )
+
+
+def error_of(module: nn.Module, x: PackedSequence) -> Exception:
+    """What module(x) raises; AssertionError where it runs."""
+    __tracebackhide__ = True
+    try:
+        module(x)
+    except (RuntimeError, ValueError) as error:
+        return error
+    raise AssertionError(f"{type(module).__name__} ran a packed input it should refuse")
+
+
+def assert_feature_size_error(error: Exception) -> None:
+    """A RuntimeError from the module's input check, naming the expected size FEATURES and the
+    received size WRONG_FEATURES."""
+    __tracebackhide__ = True
+    message = str(error)
+    assert isinstance(error, RuntimeError), f"{type(error).__name__}: {message}"
+    assert re.search(FEATURE_SIZE, message), f"not the input_size check: {message}"
+    for size in (FEATURES, WRONG_FEATURES):
+        assert re.search(rf"\b{size}\b", message), f"the message does not name {size}: {message}"
+
+
+def assert_dtype_error(error: Exception) -> None:
+    """A ValueError from the module's dtype check, naming torch.float64 and torch.float32."""
+    __tracebackhide__ = True
+    assert isinstance(error, ValueError), f"{type(error).__name__}, not ValueError: {error}"
+    for dtype in ("torch.float64", "torch.float32"):
+        assert dtype in str(error), f"the message does not name {dtype}: {error}"
+
+
+@pytest.mark.parametrize("info", RNN_AND_GRU)
+def test_packed_input_of_the_wrong_feature_size_raises_naming_both_sizes(info, observe):
+    """A packed input whose feature size is not input_size raises RuntimeError naming the expected
+    and received sizes ("input.size(-1) must be equal to input_size. Expected 3, got 5"), as a
+    padded one does. (nn.LSTM: the next fact.)"""
+    error = error_of(make(info, {}), packed(WRONG_FEATURES))
+    assert_feature_size_error(error)
+    observe("message", str(error))
+
+
+@pytest.mark.fact(DOCS_LSTM, bug=LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS)
+@pytest.mark.parametrize("info", LSTMS)
+def test_lstm_packed_input_of_the_wrong_feature_size_raises_naming_both_sizes(
+    info, known_bug, observe
+):
+    """nn.LSTM (with and without proj_size) given a packed input whose feature size is not
+    input_size raises RuntimeError naming the expected and received sizes ("input.size(-1) must
+    be equal to input_size. Expected 3, got 5"), as nn.RNN and nn.GRU do.
+
+    Known bug from 2.1 (pytorch/pytorch#195803): for packed input the LSTM skips its
+    checks and the matrix product fails ("mat1 and mat2 shapes cannot be multiplied").
+    2.0 checked.
+    """
+    error = error_of(make(info, {}), packed(WRONG_FEATURES))
+    with known_bug.expected(match=r"not the input_size check"):
+        assert_feature_size_error(error)
+        observe("message", str(error))
+
+
+# The ValueError's wording changed in 2.11 (pytorch/pytorch pull #166946), so the recorded
+# message changes there too: a second documented boundary.
+@pytest.mark.fact(PR_RNN_INPUT_DTYPE_CHECK, since=("2.1", "2.11"))
+@pytest.mark.parametrize("info", RNN_AND_GRU)
+def test_float64_packed_input_to_a_float32_module_raises_value_error(info, observe):
+    """A float64 packed input to a float32 module raises ValueError naming both dtypes from torch
+    2.1, as a padded one does (reworded in 2.11 by pull #166946); 2.0 checked no dtype and failed
+    in the matrix product (RuntimeError "mat1 and mat2 must have the same dtype"). (nn.LSTM: the
+    next fact.)"""
+    error = error_of(make(info, {}), packed(FEATURES, torch.float64))
+    if torch_at_least("2.1"):
+        assert_dtype_error(error)
+    else:
+        assert re.search(DTYPE_MISMATCH_IN_MATMUL, str(error)), str(error)
+    observe("message", str(error))
+
+
+@pytest.mark.fact(PR_RNN_INPUT_DTYPE_CHECK, since="2.1", bug=LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS)
+@pytest.mark.parametrize("info", LSTMS)
+def test_float64_packed_input_to_a_float32_lstm_raises_value_error(info, known_bug, observe):
+    """A float64 packed input to a float32 nn.LSTM (with and without proj_size) raises ValueError
+    naming both dtypes from torch 2.1, as nn.RNN and nn.GRU do; 2.0 checked no dtype and failed
+    in the matrix product (RuntimeError "mat1 and mat2 must have the same dtype").
+
+    Known bug from 2.1 (pytorch/pytorch#195803): for packed input the LSTM skips the
+    check and the matrix product fails.
+    """
+    error = error_of(make(info, {}), packed(FEATURES, torch.float64))
+    if not torch_at_least("2.1"):
+        assert re.search(DTYPE_MISMATCH_IN_MATMUL, str(error)), str(error)
+        observe("message", str(error))
+        return
+    with known_bug.expected(match=r"RuntimeError, not ValueError"):
+        assert_dtype_error(error)
+        observe("message", str(error))
 
 
 @pytest.mark.fact(DOCS_LSTM)
