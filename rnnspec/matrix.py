@@ -503,7 +503,7 @@ def clean_cache(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
     their files; the next release is downloaded again (about 30 s here).
     """
     runner(
-        ["uv", "cache", "clean"],
+        ["uv", "cache", "clean", "--force"],  # the `uv run` of rnnspec itself holds the lock
         cwd=config.repo,
         timeout=config.install_timeout,
         log=Path(run.report_dir) / "install.log",

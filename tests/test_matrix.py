@@ -586,7 +586,7 @@ def test_clean_cache_empties_uvs_cache_after_each_release(tmp_path: Path) -> Non
     fake, order = FakeUv(), []
 
     def runner(argv: Sequence[str], **kwargs: Any) -> CommandResult:
-        if list(argv) == ["uv", "cache", "clean"]:
+        if list(argv) == ["uv", "cache", "clean", "--force"]:
             order.append("clean")
             return CommandResult(list(argv), 0, "Removed 12 GiB", 1.0)
         result = fake(argv, **kwargs)
