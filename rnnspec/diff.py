@@ -221,7 +221,16 @@ def _number(value: object) -> bool:
 
 def observation_differs(old: object, new: object, tolerance: float | None) -> bool:
     """Whether an observed value changed: floats beyond `tolerance` (None: exactly),
-    everything else (strings, bools, ints, lists) on any difference."""
+    everything else (strings, bools, ints) on any difference; lists and mappings item by
+    item, their floats with the same tolerance (an accuracy per training seed)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() != new.keys() or any(
+            observation_differs(old[k], new[k], tolerance) for k in old
+        )
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) != len(new) or any(
+            observation_differs(a, b, tolerance) for a, b in zip(old, new, strict=True)
+        )
     if _number(old) and _number(new) and (isinstance(old, float) or isinstance(new, float)):
         a, b = float(old), float(new)  # type: ignore[arg-type]
         if math.isnan(a) or math.isnan(b):
@@ -346,11 +355,28 @@ def _outcome_difference(
     return make(OTHER, _bug_name(now) or _bug_name(was) or _observed(now))
 
 
+# "(Triggered internally at ../aten/src/ATen/native/RNN.cpp:1479.)": the source line of a C++
+# warning moves with every release; the warning does not.
+TRIGGERED_AT = re.compile(r"\s*\(Triggered internally at [^)]*\)\.?")
+SITE_PACKAGES = re.compile(r"^.*[/\\](?:site|dist)-packages[/\\]")
+
+
+def warning_module(module: str) -> str:
+    """A module as a dotted name, also where a report kept a file path under site-packages
+    (`.../site-packages/torch/onnx/utils.py` -> `torch.onnx.utils`): the folder of an
+    environment differs from one release's to the next."""
+    if not SITE_PACKAGES.match(module):
+        return module
+    parts = SITE_PACKAGES.sub("", module).removesuffix(".py").replace("\\", "/").split("/")
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def _warning_key(warning: dict[str, Any]) -> tuple[str, str, str]:
+    message = TRIGGERED_AT.sub("", str(warning.get("message", "")))
     return (
         str(warning.get("category", "")),
-        " ".join(str(warning.get("message", "")).split()),
-        str(warning.get("module", "")),
+        " ".join(message.split()),
+        warning_module(str(warning.get("module", ""))),
     )
 
 
@@ -365,16 +391,18 @@ def warning_differences(
     (category, message, module) naming the facts that raised it; deprecations first.
 
     `pairs` holds (fact id, old row, new row) of facts that ran on both sides and record
-    their warnings on both."""
-    appeared: dict[tuple[str, str, str], list[str]] = {}
-    gone: dict[tuple[str, str, str], list[str]] = {}
+    their warnings on both. A warning counts as new when none of those facts raised it in
+    the old report, wherever it was raised in the new one: PyTorch warns many things once
+    per process (TORCH_WARN_ONCE), so which fact meets it depends on how the facts were
+    shared among the xdist workers."""
+    raised_before: dict[tuple[str, str, str], list[str]] = {}
+    raised_after: dict[tuple[str, str, str], list[str]] = {}
     for fact_id, was, now in pairs:
-        before = {_warning_key(w) for w in was["warnings"] if isinstance(w, dict)}
-        after = {_warning_key(w) for w in now["warnings"] if isinstance(w, dict)}
-        for key in after - before:
-            appeared.setdefault(key, []).append(fact_id)
-        for key in before - after:
-            gone.setdefault(key, []).append(fact_id)
+        for row, table in ((was, raised_before), (now, raised_after)):
+            for key in {_warning_key(w) for w in row["warnings"] if isinstance(w, dict)}:
+                table.setdefault(key, []).append(fact_id)
+    appeared = {k: v for k, v in raised_after.items() if k not in raised_before}
+    gone = {k: v for k, v in raised_before.items() if k not in raised_after}
     found = []
     for kind, table in ((WARNING_NEW, appeared), (WARNING_GONE, gone)):
         for key in sorted(table, key=_warning_order):

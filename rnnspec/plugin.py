@@ -49,6 +49,7 @@ import pytest
 from packaging.version import InvalidVersion, Version
 
 from rnnspec.bugs import KnownBug
+from rnnspec.diff import warning_module
 from rnnspec.environment import EnvironmentProblem
 from rnnspec.releases import installed, torch_at_least
 
@@ -420,7 +421,7 @@ def module_of(filename: str, roots: list[Path]) -> str:
             parts.pop()
         if parts:
             return ".".join(parts)
-    return filename
+    return warning_module(filename)  # an environment whose site-packages `site` does not list
 
 
 @contextlib.contextmanager

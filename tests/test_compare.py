@@ -355,6 +355,61 @@ def test_warnings_are_listed_once_per_warning_with_deprecations_first() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "changed"),
+    [
+        ({"0": 97.75}, {"0": 97.94}, False),  # an accuracy per seed, within its tolerance of 1
+        ({"0": 97.75}, {"0": 95.5}, True),
+        ({"0": 97.75}, {"0": 97.75, "1": 97.2}, True),  # another set of seeds
+        ([1.0, 2.0], [1.5, 2.5], False),
+        ([1.0, 2.0], [1.0, 4.0], True),
+        (["a", 1], ["a", 2], True),
+    ],
+)
+def test_containers_compare_item_by_item_with_the_facts_tolerance(old, new, changed) -> None:
+    assert observation_differs(old, new, 1.0) is changed
+
+
+def test_a_warning_raised_once_per_process_is_not_new_when_another_fact_meets_it() -> None:
+    """Red if a TORCH_WARN_ONCE warning, met by whichever fact ran first on a worker, counted
+    as gone and new between two runs that shared the facts differently."""
+    old = [fact("t.py::test_a", warnings=[USER_WARNING]), fact("t.py::test_b")]
+    new = [fact("t.py::test_a"), fact("t.py::test_b", warnings=[USER_WARNING])]
+    assert differences(report("2.10", old), report("2.11", new)) == []
+
+
+def test_a_warning_is_the_same_whatever_the_environments_folder_or_the_cpp_source_line() -> None:
+    """Red if one warning counted as gone and new between two releases because its file lay in
+    another environment's folder or its "(Triggered internally at ...:LINE.)" moved."""
+    site = "/root/.cache/uv/archive-v0/{}/lib/python3.11/site-packages/torch/nn/modules/rnn.py"
+    message = "LSTM with projections is not supported with oneDNN. (Triggered internally at {}.)"
+    old = [
+        fact(
+            "t.py::test_a",
+            warnings=[
+                {
+                    "category": "UserWarning",
+                    "message": message.format("../aten/src/ATen/native/RNN.cpp:1479"),
+                    "module": site.format("i_PnprF"),
+                }
+            ],
+        )
+    ]
+    new = [
+        fact(
+            "t.py::test_a",
+            warnings=[
+                {
+                    "category": "UserWarning",
+                    "message": message.format("/__w/pytorch/aten/src/ATen/native/RNN.cpp:1492"),
+                    "module": "torch.nn.modules.rnn",
+                }
+            ],
+        )
+    ]
+    assert differences(report("2.1.2", old), report("2.2.2", new)) == []
+
+
 def test_environment_differences_are_kept_apart_from_behaviour(tmp_path: Path) -> None:
     """Another machine and other packages are listed, not counted as behaviour: exit 0."""
     old = report("2.10.0", [fact()])
