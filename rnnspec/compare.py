@@ -178,14 +178,7 @@ def _releases_table(releases: Sequence[Release]) -> list[str]:
 
 def _difference_line(d: Difference) -> str:
     fact = d.kind not in (WARNING_NEW, WARNING_GONE, ENVIRONMENT)
-    text = f"- {d.kind}: " + (f"`{d.subject}`" if fact else _inline(d.subject))
-    if d.before or d.after:
-        text += f": {_inline(d.before)} → {_inline(d.after)}"
-    if d.source:
-        text += f" ({_inline(d.source)})"
-    if d.note:
-        text += f"; {_inline(d.note)}"
-    return text
+    return f"- {d.kind}: " + d.line("→", _inline, f"`{d.subject}`" if fact else None)
 
 
 def _pair_section(old: Release, new: Release) -> list[str]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,15 +196,18 @@ class Difference:
     note: str = ""  # the issue, boundary, fix or observed message that explains it
     facts: tuple[str, ...] = ()  # the facts it concerns (those that raised a warning)
 
-    def line(self, arrow: str = "->") -> str:
-        """One line: subject, before -> after (where the difference has them), source, note."""
-        text = self.subject
+    def line(
+        self, arrow: str = "->", part: Callable[[str], str] = str, subject: str | None = None
+    ) -> str:
+        """One line: subject, before -> after (where the difference has them), source, note;
+        each part passed through `part` (the page escapes them for Markdown)."""
+        text = part(self.subject) if subject is None else subject
         if self.before or self.after:
-            text += f": {self.before} {arrow} {self.after}"
+            text += f": {part(self.before)} {arrow} {part(self.after)}"
         if self.source:
-            text += f" ({self.source})"
+            text += f" ({part(self.source)})"
         if self.note:
-            text += f"; {self.note}"
+            text += f"; {part(self.note)}"
         return " ".join(text.split())
 
 

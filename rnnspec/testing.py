@@ -7,7 +7,7 @@ documented equations from rnnspec.reference.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -117,3 +117,22 @@ def settings_strategy(info: ModuleInfo, **fixed: Any) -> Any:
         return info.settings(**{**drawn, **fixed})
 
     return draw_settings()
+
+
+def error_raised_by(
+    call: Callable[[], Any],
+    expected: type[BaseException] | tuple[type[BaseException], ...],
+    what: str | Callable[[Any], str],
+) -> BaseException:
+    """The `expected` error that `call()` raises; an AssertionError naming `what` came back
+    when it raises nothing.
+
+    For promises inside `known_bug.expected()`, which counts an AssertionError as the bug
+    showing: `pytest.raises` fails with its own exception type, and would not count. `what`
+    receives the value `call()` returned, e.g. `lambda out: f"an output {out[0].shape}"`.
+    """
+    try:
+        returned = call()
+    except expected as error:
+        return error
+    raise AssertionError(f"{what(returned) if callable(what) else what} came back, no error")

@@ -29,7 +29,8 @@ pytorch/pytorch#114874); the CPU oneDNN LSTM of 2.0 accepts a zero-length
 sequence (ONEDNN_LSTM_ACCEPTS_A_ZERO_LENGTH_SEQUENCE); nn.RNN's 4th positional
 argument is bias, not nonlinearity, up to 2.2 (RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS,
 #114617). A fact inside `known_bug.expected()` states the promise with plain
-asserts, since the block needs the broken promise as an AssertionError.
+asserts and `rnnspec.testing.error_raised_by`, since the block needs the broken
+promise as an AssertionError (`pytest.raises` fails with its own exception type).
 
 Unchanged over 2.0.1-2.15.0: the hidden-shape, proj_size and num_layers=1.5
 messages, the cells' feature-size message, and the empty-batch behaviour.
@@ -65,7 +66,7 @@ from rnnspec.sources import (
     PR_RNN_NUM_LAYERS_CHECK,
     PR_RNN_RANK_VALUE_ERROR,
 )
-from rnnspec.testing import final_states
+from rnnspec.testing import error_raised_by, final_states
 
 MODULES = params(CLASSES, cite=False)  # nn.RNN, nn.LSTM, nn.GRU with their defaults
 # nn.RNN and nn.GRU: the LSTM's own facts name the LSTM-only known bugs.
@@ -130,15 +131,16 @@ def test_lstm_checks_the_feature_size_with_or_without_a_state(known_bug, observe
     assert_names_sizes(str(e.value), FEATURES, 5)
     observe("message_with_state", str(e.value))
     with known_bug.expected(match=r"returned an output"):
-        try:
-            output, _ = lstm(x)
-        except RuntimeError as error:
-            message = str(error)
-        else:
-            raise AssertionError(
-                f"nn.LSTM({FEATURES}, {HIDDEN}) without a state took input with 5 features and "
-                f"returned an output of shape {tuple(output.shape)}"
+        message = str(
+            error_raised_by(
+                lambda: lstm(x),
+                RuntimeError,
+                lambda out: (
+                    f"nn.LSTM({FEATURES}, {HIDDEN}) without a state took input with 5 "
+                    f"features and returned an output of shape {tuple(out[0].shape)}"
+                ),
             )
+        )
         assert re.search(FEATURE_SIZE, message), f"another RuntimeError: {message}"
         assert_names_sizes(message, FEATURES, 5)
         observe("message", message)
@@ -287,12 +289,11 @@ def test_float64_input_to_a_float32_lstm_raises_value_error(known_bug, observe):
         observe("error", type(e.value).__name__)
         return
     with known_bug.expected(match=r"RuntimeError, not ValueError"):
-        try:
-            make(LSTM)(x)
-        except (RuntimeError, ValueError) as error:
-            raised = error
-        else:
-            raise AssertionError("float64 input to a float32 nn.LSTM ran without an error")
+        raised = error_raised_by(
+            lambda: make(LSTM)(x),
+            (RuntimeError, ValueError),
+            "float64 input to a float32 nn.LSTM ran and an output",
+        )
         assert_names_both_dtypes(raised)
         observe("error", type(raised).__name__)
 
@@ -357,14 +358,15 @@ def test_lstm_zero_length_sequence_raises_but_an_empty_batch_does_not(known_bug,
     lstm = make(LSTM)
     assert_empty_batch_runs(LSTM, lstm)
     with known_bug.expected(match=r"returned an output"):
-        try:
-            output, _ = lstm(torch.randn(0, 2, FEATURES))
-        except RuntimeError as error:
-            message = str(error)
-        else:
-            raise AssertionError(
-                f"a sequence of length 0 returned an output of shape {tuple(output.shape)}"
+        message = str(
+            error_raised_by(
+                lambda: lstm(torch.randn(0, 2, FEATURES)),
+                RuntimeError,
+                lambda out: (
+                    f"a sequence of length 0 returned an output of shape {tuple(out[0].shape)}"
+                ),
             )
+        )
         assert re.search(ZERO_LENGTH, message), f"another RuntimeError: {message}"
         observe("message", message)
 
@@ -456,15 +458,16 @@ def test_rnn_takes_nonlinearity_as_its_fourth_positional_argument(known_bug, obs
         built = f"built a module with nonlinearity {relu.nonlinearity!r} and bias {relu.bias!r}"
         assert relu.nonlinearity == "relu", f"nn.RNN({FEATURES}, {HIDDEN}, 1, 'relu') {built}"
         assert relu.bias is True, f"nn.RNN({FEATURES}, {HIDDEN}, 1, 'relu') {built}"
-        try:
-            module = nn.RNN(FEATURES, HIDDEN, 1, "sigmoid")
-        except ValueError as error:
-            message = str(error)
-        else:
-            raise AssertionError(
-                f"nn.RNN({FEATURES}, {HIDDEN}, 1, 'sigmoid') built a module with nonlinearity "
-                f"{module.nonlinearity!r} and bias {module.bias!r}"
+        message = str(
+            error_raised_by(
+                lambda: nn.RNN(FEATURES, HIDDEN, 1, "sigmoid"),
+                ValueError,
+                lambda rnn: (
+                    f"nn.RNN({FEATURES}, {HIDDEN}, 1, 'sigmoid') built a module with "
+                    f"nonlinearity {rnn.nonlinearity!r} and bias {rnn.bias!r}"
+                ),
             )
+        )
         assert re.search(r"Unknown nonlinearity 'sigmoid'", message), message
         observe("message", message)
 

@@ -32,7 +32,7 @@ from rnnspec.sources import (
     DOCS_PAD_PACKED,
     PR_RNN_INPUT_DTYPE_CHECK,
 )
-from rnnspec.testing import cuda_copy, final_states
+from rnnspec.testing import cuda_copy, error_raised_by, final_states
 
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")
 
@@ -246,14 +246,13 @@ def packed(features: int, dtype: torch.dtype = torch.float32) -> PackedSequence:
     )
 
 
-def error_of(module: nn.Module, x: PackedSequence) -> Exception:
-    """What module(x) raises; AssertionError where it runs."""
-    __tracebackhide__ = True
-    try:
-        module(x)
-    except (RuntimeError, ValueError) as error:
-        return error
-    raise AssertionError(f"{type(module).__name__} ran a packed input it should refuse")
+def error_of(module: nn.Module, x: PackedSequence) -> BaseException:
+    """What module(x) raises; an AssertionError where it runs."""
+    return error_raised_by(
+        lambda: module(x),
+        (RuntimeError, ValueError),
+        f"{type(module).__name__} ran a packed input it should refuse; its output",
+    )
 
 
 def assert_feature_size_error(error: Exception) -> None:

@@ -20,6 +20,7 @@ from torch import nn
 
 from rnnspec.ledger import LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS
 from rnnspec.sources import SEED_003
+from rnnspec.testing import error_raised_by
 
 _SHAPES = "specs/pytorch/test_shapes_and_layout.py::"
 GENERAL_FACTS = {
@@ -140,15 +141,16 @@ def test_input_size_is_the_number_of_features(known_bug, observe):
     lstm = nn.LSTM(input_size=6, hidden_size=8)
     assert tuple(lstm(torch.randn(100, 30, 6))[0].shape) == (100, 30, 8)
     with known_bug.expected(match=r"returned an output"):
-        try:
-            output, _ = lstm(torch.randn(100, 30, 4))
-        except RuntimeError as error:
-            message = str(error)
-        else:
-            raise AssertionError(
-                f"nn.LSTM(input_size=6) took (100, 30, 4) and returned an output of shape "
-                f"{tuple(output.shape)}"
+        message = str(
+            error_raised_by(
+                lambda: lstm(torch.randn(100, 30, 4)),
+                RuntimeError,
+                lambda out: (
+                    "nn.LSTM(input_size=6) took (100, 30, 4) and returned an output of "
+                    f"shape {tuple(out[0].shape)}"
+                ),
             )
+        )
         assert re.search(r"input.size\(-1\) must be equal to input_size", message), message
         observe("message", message)
 
