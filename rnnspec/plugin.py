@@ -642,6 +642,15 @@ class FactCollector:
                 "(outcome error, not failed); fix: " + "; ".join(fixes),
                 yellow=True,
             )
+        held = sorted(
+            {row.bug["number"] for row in self.rows.values() if row.outcome == "known_bug"}
+        )
+        if held:
+            terminalreporter.write_line(
+                f"rnnspec: {summary['known_bug']} fact(s) show a known bug of this release, as the "
+                f"ledger expects (pytest counts them passed): {', '.join(held)}",
+                yellow=True,
+            )
         if self.rows:
             terminalreporter.write_line(f"rnnspec: verdict {verdict}")
         report_dir = self.config.getoption("--report-dir")

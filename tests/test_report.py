@@ -483,6 +483,8 @@ def test_known_bugs_are_expected_exactly(pytester: pytest.Pytester) -> None:
     assert payload["summary"]["known_bug"] == 1
     assert f"## Known bugs that hold for torch {payload['torch']}" in markdown
     assert "| known bug pytorch/pytorch#98499 |" in md_row(markdown, "test_bug_holds")
+    # pytest counts a known bug as passed: the terminal says which bugs held.
+    result.stdout.fnmatch_lines(["rnnspec: 1 fact(s) show a known bug *: pytorch/pytorch#98499"])
 
 
 @pytest.mark.parametrize(
