@@ -27,6 +27,9 @@ class KnownBug:
     package: str = "torch"
     fixed_by: str | None = None  # the pull request that fixes it, where known
     measured: str = ""  # where it was reproduced, e.g. "2.2.2, 2.9.1 and 2.14.1 (exit 139)"
+    # The signal that kills the process where the bug holds, e.g. "SIGSEGV", when that is its
+    # symptom: a fact that crashes with it there is reported as the known bug, not a crash.
+    crash: str | None = None
 
     def holds_here(self) -> bool:
         """Whether the installed release of `package` is in the affected range."""

@@ -11,15 +11,23 @@ in a child process pinned to the project's configuration (`-c <repo>/pytest.ini
 (a usage error, an internal error, or no report.json written) the command says that
 no report was written and exits non-zero; otherwise it prints the verdict and where
 the report is, and exits with pytest's status (6: no fact failed, but some could not
-run because of the environment; see rnnspec.plugin).
+run because of the environment; 7: no fact failed, but the run was interrupted; see
+rnnspec.schema).
+
+The facts run in xdist worker processes, one when no `-n` is given (rnnspec.guard): a
+fact that crashes or hangs costs that fact. SIGTERM and Ctrl-C reach pytest, which ends
+the run, writes the report with the facts that completed (the others "not run") and
+exits 7; this command waits for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -66,7 +74,7 @@ def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
     report_json = report_dir / "report.json"
     report_json.unlink(missing_ok=True)  # a report from an earlier run must not pass for this one
     command = [sys.executable, "-m", "pytest", *pytest_arguments(args, extra, report_dir)]
-    status = subprocess.run(command, cwd=working_folder(), env=os.environ.copy()).returncode
+    status = run_to_the_end(command, cwd=working_folder())
     if status in NOT_STARTED or not report_json.is_file():
         print(
             f"rnnspec: no report was written (pytest exited with status {status})",
@@ -79,6 +87,33 @@ def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
         "(report.md, report.json, training_curves.png)"
     )
     return status
+
+
+def run_to_the_end(command: Sequence[str], *, cwd: Path) -> int:
+    """Run pytest and wait until it has written its report, whatever signal comes.
+
+    SIGTERM is passed on to pytest; Ctrl-C reaches it from the terminal (its process group)
+    and this process keeps waiting, where subprocess.run would kill it a moment later. A
+    second Ctrl-C stops pytest at once.
+    """
+    proc = subprocess.Popen(list(command), cwd=cwd, env=os.environ.copy())
+
+    def pass_on(signum: int, frame: Any) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, pass_on)
+    interrupts = 0
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                interrupts += 1
+                if interrupts > 1:
+                    proc.kill()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(sub: Any) -> None:

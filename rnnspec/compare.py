@@ -63,6 +63,7 @@ from rnnspec.diff import (
     topic_of,
 )
 from rnnspec.markdown import cell, table
+from rnnspec.schema import CRASHED, NOT_RUN, TIMED_OUT
 
 __all__ = [
     "Release",
@@ -78,7 +79,8 @@ __all__ = [
 COMPARISON_MD = "comparison.md"
 COMPARISON_PNG = "comparison.png"
 OBSERVED_CHARS = 200  # observed messages are cut to this length in table cells
-OUTCOMES = (PASSED, FAILED, SKIPPED, ERROR, KNOWN_BUG)
+# The release table's count columns, known bugs last.
+OUTCOMES = (PASSED, FAILED, CRASHED, TIMED_OUT, SKIPPED, ERROR, NOT_RUN, KNOWN_BUG)
 
 
 def _version_key(label: str) -> tuple[int, Version | str]:
@@ -139,8 +141,10 @@ def _outcome_cell(fact: dict[str, Any] | None) -> str:
     if fact is None:
         return "—"
     outcome = fact["outcome"]
-    if outcome == FAILED:
+    if outcome in (FAILED, CRASHED, TIMED_OUT):  # the observed message says which
         return f"**fail**: {cell(fact.get('observed'), OBSERVED_CHARS)}"
+    if outcome == NOT_RUN:
+        return f"not run: {cell(fact.get('observed'), OBSERVED_CHARS)}"
     if outcome == ERROR:
         return f"error: {cell(fact.get('fix') or fact.get('observed'), OBSERVED_CHARS)}"
     if outcome == KNOWN_BUG:
@@ -173,7 +177,9 @@ def _releases_table(releases: Sequence[Release]) -> list[str]:
             ]
         )
     header = ["release", "status", *OUTCOMES[:-1], "known bug", "torchvision", "device"]
-    return table([*header, "env s", "suite s", "note"], rows, align="ll" + "r" * 5 + "llrrl")
+    return table(
+        [*header, "env s", "suite s", "note"], rows, align="ll" + "r" * len(OUTCOMES) + "llrrl"
+    )
 
 
 def _difference_line(d: Difference) -> str:

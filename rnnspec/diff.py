@@ -7,22 +7,24 @@ serial and parallel runs once disagreed on, is removed when a report is read.
 
 The classes, in the order they are listed:
 
-- regression: a fact that passed (or was a known bug) now fails or is absent; also
-  passed -> known_bug (PyTorch shipped a known bug; the issue is named);
-- fixed: failed or known_bug -> passed; also known_bug -> failed where the failure is the
-  ledger's "fixed in <release>" (the bug no longer reproduces: narrow its `affects`);
+- regression: a fact that passed (or was a known bug) now fails, crashes, times out or is
+  absent (the line names the signal or the limit); also passed -> known_bug (PyTorch
+  shipped a known bug; the issue is named; a crash the ledger predicts is such a bug);
+- fixed: failed, crashed, timed out or known_bug -> passed; also known_bug -> failed where
+  the failure is the ledger's "fixed in <release>" (narrow the bug's `affects`);
 - documented change: a `since=` fact whose `release_side` observation changed: the
   behaviour moved at a release boundary its source documents;
 - undocumented change: a fact that passes (or is a known bug) on both sides observed
   something else: a string, bool, int or list that differs, a float that moved further
   than the tolerance recorded beside it (none recorded: any change);
 - warnings new / warnings gone: by category, message and module, deprecations first;
-- environment error: a fact with outcome "error" on either side; not compared, never
-  a regression, listed with its fix;
+- environment error: a fact with outcome "error" or "not run" (the run was interrupted
+  before it) on either side; not compared, never a regression, listed with its fix;
 - skip change: skipped on one side, run on the other;
 - new fact / removed fact: absent from the old report / absent from the new one (a
   removed fact that passed is a regression instead);
-- other outcome change: failed <-> known_bug (a bug entered or left the ledger);
+- other outcome change: between failed, crashed, timed out and known_bug (a bug entered
+  or left the ledger, a failure became a crash);
 - environment: device, CPU, CPU capability, threads, Python, torchvision and the other
   packages; kept apart from behaviour.
 
@@ -43,8 +45,18 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-PASSED, FAILED, SKIPPED, ERROR, KNOWN_BUG = "passed", "failed", "skipped", "error", "known_bug"
-RAN = (PASSED, FAILED, KNOWN_BUG)  # outcomes of a fact whose body ran to a verdict
+from rnnspec.schema import (
+    ERROR,
+    FAILED,
+    FAILING,
+    KNOWN_BUG,
+    NOT_RUN,
+    PASSED,
+    SKIPPED,
+    VERDICT_OF_EXIT,
+)
+
+RAN = (PASSED, FAILED, KNOWN_BUG)  # outcomes of a fact whose body ran to its end
 
 REGRESSION = "regression"
 FIXED = "fixed"
@@ -107,8 +119,8 @@ class ReportError(Exception):
     """A report file that is missing, is not JSON, or is not an rnnspec report."""
 
 
-# pytest's exit codes, as `rnnspec check` returns them and report.json records them.
-EXIT_STATUS = {0: "passed", 1: "failed", 5: "no facts executed", 6: "incomplete: environment"}
+# `rnnspec check`'s exit codes, as report.json records them.
+EXIT_STATUS = VERDICT_OF_EXIT
 
 
 def status_from_exit(code: int | None, report: dict[str, Any] | None = None) -> str:
@@ -330,8 +342,8 @@ def _outcome_difference(
     def make(kind: str, note: str = "") -> Difference:
         return Difference(kind, fact_id, old or "absent", new or "absent", source, note, (fact_id,))
 
-    if ERROR in (old, new):
-        fix = (now if new == ERROR else was) or {}
+    if ERROR in (old, new) or NOT_RUN in (old, new):
+        fix = (now if new in (ERROR, NOT_RUN) else was) or {}
         note = f"fix: {fix['fix']}" if fix.get("fix") else _observed(fix)
         return make(ENV_ERROR, note)
     if old is None:
@@ -342,14 +354,14 @@ def _outcome_difference(
         return make(REMOVED_FACT)
     if old == PASSED and new == KNOWN_BUG:
         return make(REGRESSION, f"known bug shipped: {_bug_name(now)}")
-    if old == KNOWN_BUG and new == FAILED:
+    if old == KNOWN_BUG and new in FAILING:
         observed = str((now or {}).get("observed") or "")
         if NO_LONGER_REPRODUCES.match(observed):
             return make(FIXED, f"{short(observed, 300)}; narrow the bug's affected releases")
         return make(REGRESSION, _observed(now))
-    if old == PASSED and new == FAILED:
+    if old == PASSED and new in FAILING:
         return make(REGRESSION, _observed(now))
-    if new == PASSED and old in (FAILED, KNOWN_BUG):
+    if new == PASSED and old in (*FAILING, KNOWN_BUG):
         bug = _bug_name(was)
         return make(FIXED, f"fixes {bug}" if bug else "")
     if SKIPPED in (old, new):

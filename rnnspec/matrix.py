@@ -23,10 +23,12 @@ onnxscript), it is retried once without them and the release records that.
 
 For each release the suite runs as `python -m rnnspec check --report-dir
 OUT/torch-VER ...` under a time limit, and the release ends with a status:
-passed, failed, incomplete (environment), no facts executed, not installed
-(uv's error kept), timed out, or crashed (no report, or pytest's internal,
-usage or interrupted exit codes, or a signal). Only a report whose verdict is
-"passed", from a suite that exited 0, makes a pass.
+passed, failed, incomplete (environment), incomplete (interrupted), no facts
+executed, not installed (uv's error kept), timed out, or crashed (no report, or
+pytest's internal or usage exit codes, or a signal). A suite past its time limit
+gets SIGTERM and writes its report (the facts it did not reach "not run"), so a
+timed-out release still shows which facts crashed, timed out or never ran. Only a
+report whose verdict is "passed", from a suite that exited 0, makes a pass.
 
 Then `--bench-rounds N` rounds time the seed models' forward and forward+backward
 (benchmarks/test_bench_models.py, pytest-benchmark) in every release that
@@ -46,6 +48,7 @@ every release passed (with --bench-only: was timed), 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -61,6 +64,15 @@ from typing import Any, Protocol
 
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
+
+from rnnspec.schema import (
+    EXIT_OF_VERDICT,
+    VERDICT_ENVIRONMENT,
+    VERDICT_FAILED,
+    VERDICT_INTERRUPTED,
+    VERDICT_NOT_RUN,
+    VERDICT_PASSED,
+)
 
 # Each known boundary lies between two adjacent releases: 2.3 (the input_size check,
 # NumPy 2), 2.6 (torch.load's weights_only default), 2.11 (argument type checks, the
@@ -104,6 +116,7 @@ BENCH_THREADS = 1
 ERROR_CHARS = 4000  # how much of a failing command's output matrix.json keeps
 
 PASSED, FAILED, INCOMPLETE = "passed", "failed", "incomplete (environment)"
+INTERRUPTED = "incomplete (interrupted)"
 NO_FACTS, NOT_INSTALLED, TIMED_OUT, CRASHED = (
     "no facts executed",
     "not installed",
@@ -111,11 +124,15 @@ NO_FACTS, NOT_INSTALLED, TIMED_OUT, CRASHED = (
     "crashed",
 )
 VERDICTS = {  # report.json's verdict -> the release's status
-    "passed": PASSED,
-    "failed": FAILED,
-    "incomplete: environment": INCOMPLETE,
-    "not run": NO_FACTS,
+    VERDICT_PASSED: PASSED,
+    VERDICT_FAILED: FAILED,
+    VERDICT_ENVIRONMENT: INCOMPLETE,
+    VERDICT_INTERRUPTED: INTERRUPTED,
+    VERDICT_NOT_RUN: NO_FACTS,
 }
+# A command past its time limit gets SIGTERM (rnnspec check then writes its report, the facts
+# it did not reach "not run"), and SIGKILL this many seconds later if it is still there.
+TERMINATE_GRACE_S = 60
 
 # Prints the versions the resolver picked, as one JSON line; importing torch proves it loads.
 VERSIONS = (
@@ -186,16 +203,28 @@ def run_command(
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            out.write(f"\nrnnspec matrix: killed after {timeout:.0f} s\n")
+            out.write(f"\nrnnspec matrix: stopped after {timeout:.0f} s\n")
+            out.flush()
+            end_group(proc)
         except BaseException:  # Ctrl-C: the child's own session would not get the signal
-            os.killpg(proc.pid, signal.SIGKILL)
+            end_group(proc)
             raise
     with log.open("rb") as f:
         f.seek(max(offset, log.stat().st_size - 20000))
         output = f.read().decode(errors="replace")
     return CommandResult(list(argv), proc.returncode, output, time.monotonic() - start, timed_out)
+
+
+def end_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the command's process group, so that rnnspec check writes its report;
+    SIGKILL after TERMINATE_GRACE_S to whatever is left of the group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=TERMINATE_GRACE_S)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def runtime_dependencies(repo: Path) -> list[str]:
@@ -337,7 +366,7 @@ def _last_json_line(output: str) -> dict[str, Any] | None:
 
 def status_of(code: int | None, report: dict[str, Any]) -> str:
     """The release's status from `rnnspec check`'s exit status and its report's verdict."""
-    if code not in (0, 1, 5, 6):  # interrupted, internal or usage error, a signal, no start
+    if code not in EXIT_OF_VERDICT.values():  # internal or usage error, a signal, no start
         return f"{CRASHED} (exit {code})"
     if not report.get("facts"):
         return NO_FACTS if code == 5 else f"{CRASHED} (no facts collected)"
@@ -369,7 +398,9 @@ def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
     report = folder / "report.json"
     if result.timed_out:
         run.status = TIMED_OUT
-        run.note(f"killed after {config.timeout:.0f} s")
+        run.note(f"stopped after {config.timeout:.0f} s")
+        if report.is_file():  # the facts that completed, the rest "not run"
+            run.report = str(report)
         return
     try:
         payload = json.loads(report.read_text())

@@ -18,14 +18,17 @@ What a fact records, beside its outcome:
 
 A fact that raises `rnnspec.environment.EnvironmentProblem` (no network for a download,
 a missing data folder) is an "error" with the problem's one-line fix, not a failure. A
-fact marked `@pytest.mark.forked` runs in a child process (pytest-forked); a crash there
-is a failed fact whose observed message names the signal, and the run goes on.
+fact that kills its process is "crashed", one that outlives its time limit "timed out",
+and the facts an interrupted run never reached "not run" (rnnspec.guard, loaded with
+this plugin, keeps the run going and says how). A fact marked `@pytest.mark.forked`
+runs in a child process of its own (pytest-forked); its crash names the signal too.
 
 The rows are gathered from the test reports on the xdist controller (or the only
 process), so the report sees exactly what pytest saw, and a fact has one id whatever
 the run: xdist's `@group` suffix is removed. Exit status: pytest's own, except 5 when
 facts were collected but none executed, and 6 (`ENVIRONMENT_INCOMPLETE`) when nothing
-failed but some facts could not run because of the environment.
+failed but some facts could not run because of the environment, and 7
+(`EXIT_INTERRUPTED`) when nothing failed but the run was interrupted (rnnspec.schema).
 """
 
 from __future__ import annotations
@@ -48,10 +51,29 @@ from typing import Any
 import pytest
 from packaging.version import InvalidVersion, Version
 
+from rnnspec import guard
 from rnnspec.bugs import KnownBug
 from rnnspec.diff import warning_module
 from rnnspec.environment import EnvironmentProblem
+from rnnspec.guard import pytest_cmdline_main  # noqa: F401 (the guard's hook is this plugin's)
 from rnnspec.releases import installed, torch_at_least
+from rnnspec.schema import (
+    CRASHED,
+    ERROR,
+    EXIT_ENVIRONMENT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    FAILED,
+    KNOWN_BUG,
+    NOT_RUN,
+    PASSED,
+    SKIPPED,
+    TIMED_OUT,
+    VERDICT_FAILED,
+    VERDICT_INTERRUPTED,
+    VERDICT_NOT_RUN,
+    verdict,
+)
 
 SPECS_DIR = "specs"
 # Keys of item.user_properties: they travel from xdist workers (and forked children) to the
@@ -66,8 +88,19 @@ CURVE_KEY = "training_curve"  # a training log, recorded by the MNIST facts with
 FACT_OPTIONS = ("source", "quote", "erratum", "since", "bug")
 RELEASE_SIDE = "release_side"
 OBSERVATION_LIMIT = 4000  # characters of JSON: an observation is a value, not a tensor dump
-ENVIRONMENT_INCOMPLETE = 6  # exit status: no fact failed, some could not run (environment)
-OUTCOME_RANK = {"passed": 0, "skipped": 1, "known_bug": 2, "error": 3, "failed": 4}
+ENVIRONMENT_INCOMPLETE = EXIT_ENVIRONMENT  # exit status: no fact failed, some could not run
+# A fact's outcome is the worst of its phases' (set-up, call, teardown).
+OUTCOME_RANK = {
+    PASSED: 0,
+    SKIPPED: 1,
+    KNOWN_BUG: 2,
+    NOT_RUN: 3,
+    ERROR: 4,
+    FAILED: 5,
+    TIMED_OUT: 6,
+    CRASHED: 7,
+}
+XDIST_WORKER = re.compile(r"<WorkerController (\w+)>")
 CRASH = re.compile(r"CRASHED with signal (\d+)|EXITED with status (\d+)")
 
 
@@ -100,6 +133,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="write the fact report there (report.md, report.json, training_curves.png)",
     )
+    guard.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -111,8 +145,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "which the behaviour holds, bug an rnnspec.bugs.KnownBug the fact expects.",
     )
     config.stash[SESSION_PID] = os.getpid()  # a forked fact's child has another one
+    guard.configure(config)
     if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
         config.pluginmanager.register(FactCollector(config), "rnnspec-facts")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    guard.unconfigure(config)
 
 
 # ----------------------------------------------------------------- the citation check
@@ -244,6 +283,7 @@ def bug_record(bug: KnownBug) -> dict[str, Any]:
         "package": bug.package,
         "fixed_by": bug.fixed_by,
         "measured": bug.measured,
+        "crash": bug.crash,
         "holds": bug.holds_here(),
     }
 
@@ -277,6 +317,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         meta = fact_metadata(item)  # raises for a spec item no collector checked
         if meta is not None:
             item.user_properties.append((FACT_KEY, meta))
+    guard.set_limits(items)
 
 
 # ------------------------------------------------------------ what a fact records
@@ -388,8 +429,12 @@ def known_bug(request: pytest.FixtureRequest) -> KnownBugCheck:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Mark a phase that raised an EnvironmentProblem, with its fix, for the report."""
+    """Mark a phase that raised an EnvironmentProblem, with its fix, for the report; and a
+    phase that pytest-timeout stopped, with its limit and where it was stuck."""
     report = yield
+    stopped = guard.timed_out(call, item)
+    if stopped is not None:
+        report.user_properties.append((guard.GUARD_KEY, stopped))
     excinfo = call.excinfo
     if excinfo is not None and isinstance(excinfo.value, EnvironmentProblem):
         problem = excinfo.value
@@ -533,7 +578,13 @@ def _message(report: pytest.TestReport) -> str:
 
 
 class FactCollector:
-    """Turns test reports into fact rows; writes the report at the end of the session."""
+    """Turns test reports into fact rows; writes the report at the end of the session.
+
+    It also keeps what a run that ends early needs: the facts collected (this process's
+    items, or what the xdist workers wrote to the guard's run folder), those started and
+    not finished, and whether pytest was interrupted. A fact collected but never reported
+    is "not run", with the reason.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -543,21 +594,46 @@ class FactCollector:
         self.hard_failures = 0  # failed phases that were not environment problems
         self.environment_errors = 0
         self.started = dt.datetime.now(dt.UTC)
+        self.collected: dict[str, dict[str, Any]] = {}  # node id -> fact metadata (serial run)
+        self.running: set[str] = set()  # node ids started and not finished
+        self.interrupted: str | None = None  # what interrupted the run
 
     def phase_outcome(self, report: pytest.TestReport, props: dict[str, Any]) -> str:
+        if guard.GUARD_KEY in props:  # crashed, timed out, or ended by an interruption
+            return guard.known_crash(props[guard.GUARD_KEY], props.get(FACT_KEY))["outcome"]
         if ENVIRONMENT_KEY in props and report.failed:
-            return "error"
+            return ERROR
         if report.when == "call" and hasattr(report, "wasxfail"):
-            return "failed" if report.passed else "passed"  # strict xfail semantics
+            return FAILED if report.passed else PASSED  # strict xfail semantics
         if report.failed:
-            return "failed"
+            return CRASHED if _message(report).startswith("crashed:") else FAILED
         if report.skipped:
-            return "skipped"
-        return "known_bug" if KNOWN_BUG_KEY in props else "passed"
+            return SKIPPED
+        return KNOWN_BUG if KNOWN_BUG_KEY in props else PASSED
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            meta = dict(item.user_properties).get(FACT_KEY)
+            if meta is not None:
+                self.collected[item.nodeid] = meta
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.running.add(nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.running.discard(nodeid)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        text = str(excinfo.value) or type(excinfo.value).__name__
+        # xdist's words for a worker that stopped: "<WorkerController gw0> received ..."
+        self.interrupted = XDIST_WORKER.sub(r"xdist worker \1", text)
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
+        if report.when == "???":  # xdist's report of a test its worker died running
+            self.running.discard(report.nodeid)
         if report.failed:
             if ENVIRONMENT_KEY in props:
                 self.environment_errors += 1
@@ -567,17 +643,10 @@ class FactCollector:
             self.curves += [value for key, value in report.user_properties if key == CURVE_KEY]
         meta = props.get(FACT_KEY)
         if meta is None:
-            if report.when == "call" or (report.when != "teardown" and not report.passed):
+            if report.when in ("call", "???") or (report.when != "teardown" and not report.passed):
                 self.other[report.outcome] = self.other.get(report.outcome, 0) + 1
             return
-        row = self.rows.get(meta["id"])
-        if row is None:
-            row = self.rows[meta["id"]] = FactRow(**meta)
-            if row.since is not None:
-                row.observations[RELEASE_SIDE] = {
-                    "value": release_side(row.since),
-                    "tolerance": None,
-                }
+        row = self.row(meta)
         row.duration_s += report.duration
         for key, value in report.user_properties:
             if key == OBSERVATION_KEY:
@@ -590,30 +659,74 @@ class FactCollector:
         outcome = self.phase_outcome(report, props)
         if OUTCOME_RANK[outcome] > OUTCOME_RANK[row.outcome]:
             row.outcome = outcome
-            if outcome == "known_bug":
+            if guard.GUARD_KEY in props:
+                row.observed = props[guard.GUARD_KEY]["observed"]
+            elif outcome == KNOWN_BUG:
                 row.observed = props[KNOWN_BUG_KEY]["observed"]
-            elif outcome == "error":
+            elif outcome == ERROR:
                 row.observed = props[ENVIRONMENT_KEY]["message"]
                 row.fix = props[ENVIRONMENT_KEY]["fix"]
             else:
                 row.observed = _message(report)
 
+    def row(self, meta: dict[str, Any]) -> FactRow:
+        """The fact's row, made on its first report."""
+        row = self.rows.get(meta["id"])
+        if row is None:
+            row = self.rows[meta["id"]] = FactRow(**meta)
+            if row.since is not None:
+                row.observations[RELEASE_SIDE] = {
+                    "value": release_side(row.since),
+                    "tolerance": None,
+                }
+        return row
+
+    def close_unfinished(self, session: pytest.Session) -> None:
+        """Every fact collected and never reported, or started and never finished, becomes
+        "not run", with why the run ended before it."""
+        collected = dict(self.collected)
+        controller = guard.controller_guard(self.config)
+        if controller is not None:
+            collected.update(controller.collected()["facts"])
+        stopped = session.shouldstop or session.shouldfail
+        if self.interrupted:
+            why = f"the run was interrupted ({self.interrupted})"
+        elif stopped:
+            why = f"the run stopped early ({stopped})"
+        else:
+            why = "the run ended before it"
+        for nodeid, meta in sorted(collected.items()):
+            if meta["id"] in self.rows and nodeid not in self.running:
+                continue
+            row = self.row(meta)
+            if OUTCOME_RANK[NOT_RUN] > OUTCOME_RANK[row.outcome]:
+                row.outcome = NOT_RUN
+                row.observed = (
+                    f"not run: {why} while it ran" if nodeid in self.running else f"not run: {why}"
+                )
+
     def summary(self) -> dict[str, int]:
         return {k: sum(r.outcome == k for r in self.rows.values()) for k in OUTCOME_RANK}
 
-    @pytest.hookimpl(trylast=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the report first: before xdist waits for its workers to stop (up to 10 s
+        each after an interruption, which a CI system may not grant before SIGKILL)."""
         from rnnspec import report
 
-        summary = self.summary()
-        verdict = report.verdict(summary)
-        if (
+        self.close_unfinished(session)
+        found = verdict(self.summary())
+        if found == VERDICT_INTERRUPTED:
+            session.exitstatus = EXIT_INTERRUPTED
+        elif found == VERDICT_FAILED and session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            session.exitstatus = EXIT_FAILED  # a fact failed before the interruption
+        elif (
             session.exitstatus == pytest.ExitCode.TESTS_FAILED
             and self.hard_failures == 0
             and self.environment_errors
         ):
             session.exitstatus = ENVIRONMENT_INCOMPLETE
-        elif self.rows and verdict == "not run" and session.exitstatus == pytest.ExitCode.OK:
+        elif self.rows and found == VERDICT_NOT_RUN and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
         report_dir = self.config.getoption("--report-dir")
         if report_dir:
@@ -627,32 +740,38 @@ class FactCollector:
             )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from rnnspec import report
-
         summary = self.summary()
-        verdict = report.verdict(summary)
-        if self.rows and verdict == "not run":
+        found = verdict(summary)
+        if self.rows and found == VERDICT_NOT_RUN:
             terminalreporter.write_line(
                 "rnnspec: facts were collected but none was executed: exit status 5", red=True
             )
-        if verdict == "incomplete: environment" or summary["error"]:
+        for outcome in (CRASHED, TIMED_OUT):
+            for row in sorted(self.rows.values(), key=lambda r: r.id):
+                if row.outcome == outcome:
+                    terminalreporter.write_line(f"rnnspec: {row.id} {row.observed}", red=True)
+        if summary[NOT_RUN]:
+            why = next(r.observed for r in self.rows.values() if r.outcome == NOT_RUN)
+            terminalreporter.write_line(
+                f"rnnspec: {summary[NOT_RUN]} fact(s) {why.removesuffix(' while it ran')}",
+                yellow=True,
+            )
+        if summary[ERROR]:
             fixes = sorted({row.fix for row in self.rows.values() if row.fix})
             terminalreporter.write_line(
-                f"rnnspec: {summary['error']} facts could not run because of the environment "
+                f"rnnspec: {summary[ERROR]} facts could not run because of the environment "
                 "(outcome error, not failed); fix: " + "; ".join(fixes),
                 yellow=True,
             )
-        held = sorted(
-            {row.bug["number"] for row in self.rows.values() if row.outcome == "known_bug"}
-        )
+        held = sorted({row.bug["number"] for row in self.rows.values() if row.outcome == KNOWN_BUG})
         if held:
             terminalreporter.write_line(
-                f"rnnspec: {summary['known_bug']} fact(s) show a known bug of this release, as the "
+                f"rnnspec: {summary[KNOWN_BUG]} fact(s) show a known bug of this release, as the "
                 f"ledger expects (pytest counts them passed): {', '.join(held)}",
                 yellow=True,
             )
         if self.rows:
-            terminalreporter.write_line(f"rnnspec: verdict {verdict}")
+            terminalreporter.write_line(f"rnnspec: verdict {found}")
         report_dir = self.config.getoption("--report-dir")
         if report_dir:
             terminalreporter.write_line(f"rnnspec: fact report written to {report_dir}/report.md")

@@ -2,35 +2,40 @@
 
 The rows come from `rnnspec.plugin`, one per fact, with what pytest saw: a skip
 stays a skip with its reason, a fact that could not run because of the machine
-is an "error" with its fix, a known upstream bug that held is "known_bug". The
-verdict is "failed" when a fact failed, else "incomplete: environment" when a
-fact could not run, else "not run" when no fact executed, else "passed".
+is an "error" with its fix, a known upstream bug that held is "known_bug", a fact
+that killed its process "crashed", one stopped at its time limit "timed out", one
+the run never reached "not run". The verdict (rnnspec.schema.verdict) is "failed"
+when a fact failed, crashed or timed out, else "incomplete: interrupted" when facts
+were not run, else "incomplete: environment" when a fact could not run, else "not
+run" when no fact executed, else "passed". The files are written whole or not at all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rnnspec.markdown import cell, table
+from rnnspec.schema import (
+    CRASHED,
+    ERROR,
+    FAILED,
+    FAILING,
+    KNOWN_BUG,
+    NOT_RUN,
+    OUTCOMES,
+    PASSED,
+    SKIPPED,
+    TIMED_OUT,
+    verdict,
+)
 
 SCHEMA = 2
-OUTCOMES = ("passed", "failed", "skipped", "error", "known_bug")
-EXECUTED = ("passed", "failed", "known_bug")
-
-
-def verdict(summary: dict[str, int]) -> str:
-    """The run's verdict from the count of facts per outcome."""
-    if summary.get("failed"):
-        return "failed"
-    if summary.get("error"):
-        return "incomplete: environment"
-    if not any(summary.get(outcome) for outcome in EXECUTED):
-        return "not run"
-    return "passed"
 
 
 def known_bugs(facts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -94,17 +99,29 @@ def write_report(
     payload = build_payload(
         rows, curves=curves, other_tests=other_tests, started=started, exitstatus=exitstatus
     )
-    (folder / "report.json").write_text(json.dumps(payload, indent=1) + "\n")
     curves_png = folder / "training_curves.png"
     curves_png.unlink(missing_ok=True)
     if curves:
         plot_curves(curves, curves_png)
-    (folder / "report.md").write_text(render_markdown(payload, curves_png if curves else None))
+    write_whole(folder / "report.md", render_markdown(payload, curves_png if curves else None))
+    write_whole(folder / "report.json", json.dumps(payload, indent=1) + "\n")
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a reader sees the old file or the new one, never half."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def result_of(fact: dict[str, Any]) -> str:
     """The result column: the outcome, or which known bug held."""
-    if fact["outcome"] == "known_bug":
+    if fact["outcome"] == KNOWN_BUG:
         return f"known bug {fact['bug']['number']}"
     return fact["outcome"]
 
@@ -124,8 +141,9 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
         f"{payload['threads']} threads",
         f"- run: {payload['started']} to {payload['finished']} ({payload['duration_s']} s), "
         f"pytest exit status {payload['exitstatus']}",
-        f"- facts: {s['passed']} passed, {s['failed']} failed, {s['known_bug']} known bugs, "
-        f"{s['error']} errors of the environment, {s['skipped']} skipped",
+        f"- facts: {s[PASSED]} passed, {s[FAILED]} failed, {s[CRASHED]} crashed, "
+        f"{s[TIMED_OUT]} timed out, {s[KNOWN_BUG]} known bugs, {s[ERROR]} errors of the "
+        f"environment, {s[SKIPPED]} skipped, {s[NOT_RUN]} not run",
     ]
     other = payload.get("other_tests") or {}
     if other:
@@ -153,7 +171,7 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
                 for b in payload["known_bugs"]
             ],
         )
-    errors = [f for f in payload["facts"] if f["outcome"] == "error"]
+    errors = [f for f in payload["facts"] if f["outcome"] == ERROR]
     if errors:
         lines += [
             "",
@@ -167,14 +185,27 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
             [(f"`{f['id']}`", f["observed"], f["fix"]) for f in errors],
             limit=600,
         )
-    failed = [f for f in payload["facts"] if f["outcome"] == "failed"]
+    failed = [f for f in payload["facts"] if f["outcome"] in FAILING]
     if failed:
-        lines += ["", "## Failed facts", ""]
+        lines += [
+            "",
+            "## Failed facts",
+            "",
+            "Crashed: the fact killed its process. Timed out: it ran past its time limit.",
+            "",
+        ]
         lines += table(
-            ("id", "source", "claim", "observed"),
-            [(f"`{f['id']}`", f["source"], f["claim"], f["observed"]) for f in failed],
+            ("id", "outcome", "source", "claim", "observed"),
+            [
+                (f"`{f['id']}`", f["outcome"], f["source"], f["claim"], f["observed"])
+                for f in failed
+            ],
             limit=600,
         )
+    not_run = [f for f in payload["facts"] if f["outcome"] == NOT_RUN]
+    if not_run:
+        lines += ["", f"## Not run ({len(not_run)} facts)", ""]
+        lines += table(("id", "why"), [(f"`{f['id']}`", f["observed"]) for f in not_run])
     lines += [
         "",
         "## Errata",

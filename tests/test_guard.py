@@ -1,0 +1,417 @@
+"""The run guard: a fact that crashes, hangs or is interrupted costs that fact, never the run
+or its report (rnnspec.guard).
+
+Each case writes spec files that do to their process what a broken release could (a
+segfault, an abort, `os._exit`, a hang in Python and one outside it, a SIGTERM halfway,
+KeyboardInterrupt, SystemExit, `pytest.exit`), runs pytest with the plugin in a subprocess,
+serially (the guard's one worker) and with `-n 2`, then reads the report. The last case
+injects faults into nn.GRU under the real suite and runs `rnnspec check` and `rnnspec diff`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rnnspec.schema import EXIT_FAILED, EXIT_INTERRUPTED
+
+pytest_plugins = ["pytester"]
+
+PLUGINS = ("-p", "rnnspec.plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
+WORKERS = [pytest.param((), id="serial"), pytest.param(("-n", "2"), id="xdist")]
+INI = """
+[pytest]
+addopts = --dist loadgroup
+markers =
+    slow: slow
+"""
+
+# Every fault is switched on by RNNSPEC_TEST_FAULTS=1: the same file, run without it, is the
+# clean run that `rnnspec diff` compares against.
+FAULTS = '''
+import ctypes
+import os
+import signal
+import time
+import pytest
+
+FAULTS = os.environ.get("RNNSPEC_TEST_FAULTS") == "1"
+
+@pytest.mark.fact("doc-g")
+def test_before():
+    """Runs before the faults."""
+
+@pytest.mark.xdist_group("trained")
+@pytest.mark.fact("doc-g")
+def test_segfault():
+    """Reads out of bounds."""
+    if FAULTS:
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+@pytest.mark.fact("doc-g")
+def test_abort():
+    """Aborts inside a kernel."""
+    if FAULTS:
+        os.abort()
+
+@pytest.mark.fact("doc-g")
+def test_exit_status_3():
+    """Leaves the interpreter."""
+    if FAULTS:
+        os._exit(3)
+
+@pytest.mark.fact("doc-g")
+def test_hang():
+    """Waits forever in Python."""
+    if FAULTS:
+        time.sleep(120)
+
+@pytest.mark.fact("doc-g")
+def test_hang_outside_python():
+    """Waits where Python's signal handlers never run."""
+    if FAULTS:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(120)
+
+@pytest.mark.xdist_group("trained")
+@pytest.mark.parametrize("n", range(4))
+@pytest.mark.fact("doc-g")
+def test_after(n):
+    """Runs after the faults, two of them beside the segfault on its worker."""
+'''
+
+SLOW_FACT_STARTED = "slow-fact-started"
+INTERRUPTED = f'''
+import time
+from pathlib import Path
+import pytest
+
+@pytest.mark.parametrize("n", range(3))
+@pytest.mark.fact("doc-t")
+def test_quick(n):
+    """Completes before the interruption."""
+
+@pytest.mark.fact("doc-t")
+def test_running_when_interrupted():
+    """Runs when SIGTERM comes."""
+    Path("{SLOW_FACT_STARTED}").touch()
+    time.sleep(120)
+
+@pytest.mark.parametrize("n", range(3))
+@pytest.mark.fact("doc-t")
+def test_never_reached(n):
+    """Comes after the interruption."""
+    time.sleep(120)
+'''
+
+BASE_EXCEPTIONS = """
+import sys
+import pytest
+
+@pytest.mark.fact("doc-b")
+def test_first():
+    \"\"\"Runs first.\"\"\"
+
+@pytest.mark.fact("doc-b")
+def test_system_exit():
+    \"\"\"Calls sys.exit.\"\"\"
+    sys.exit(3)
+
+@pytest.mark.fact("doc-b")
+def test_keyboard_interrupt():
+    \"\"\"Raises KeyboardInterrupt.\"\"\"
+    raise KeyboardInterrupt
+
+@pytest.mark.fact("doc-b")
+def test_last():
+    \"\"\"Runs last.\"\"\"
+"""
+
+PYTEST_EXIT = """
+import pytest
+
+@pytest.mark.fact("doc-e")
+def test_calls_pytest_exit():
+    \"\"\"Calls pytest.exit.\"\"\"
+    pytest.exit("the fact stopped the session")
+"""
+
+KNOWN_CRASH = """
+import os
+import signal
+import pytest
+from rnnspec.bugs import KnownBug
+
+SEGFAULTS = KnownBug("https://github.com/pytorch/pytorch/issues/175978", "segfaults",
+                     affects=">=0", crash="SIGSEGV")
+
+@pytest.mark.fact("doc-k", bug=SEGFAULTS)
+def test_refuses_bad_input(known_bug):
+    \"\"\"Refuses the input instead of reading out of bounds.\"\"\"
+    with known_bug.expected():
+        os.kill(os.getpid(), signal.SIGSEGV)
+"""
+
+
+def run(
+    folder: Path, specs: dict[str, str], *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict, str]:
+    """pytest with the plugin in a subprocess on `specs`; its output, report.json, report.md."""
+    write(folder, specs)
+    report_dir = folder / "report"
+    finished = subprocess.run(
+        [sys.executable, "-m", "pytest", *PLUGINS, f"--report-dir={report_dir}", *args],
+        cwd=folder,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    return finished, *read(report_dir)
+
+
+def write(folder: Path, specs: dict[str, str]) -> None:
+    (folder / "specs").mkdir(parents=True, exist_ok=True)
+    (folder / "pytest.ini").write_text(INI)
+    (folder / "conftest.py").write_text("")
+    (folder / "specs").mkdir(exist_ok=True)
+    for name, source in specs.items():
+        (folder / "specs" / f"{name}.py").write_text(source)
+
+
+def read(report_dir: Path) -> tuple[dict, str]:
+    payload = json.loads((report_dir / "report.json").read_text())
+    return payload, (report_dir / "report.md").read_text()
+
+
+def line_of(source: str, text: str) -> int:
+    """The line number of the first line of `source` that holds `text`."""
+    return next(n for n, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+def regressions(diff_output: str) -> list[str]:
+    """The fact ids `rnnspec diff` lists as regressions ("id: passed -> ...")."""
+    return sorted(
+        line.strip().split(": passed ->")[0]
+        for line in diff_output.splitlines()
+        if ": passed ->" in line
+    )
+
+
+def outcomes(payload: dict) -> dict[str, tuple[str, str]]:
+    """{test name: (outcome, observed)}."""
+    return {f["id"].split("::")[-1]: (f["outcome"], f["observed"] or "") for f in payload["facts"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", WORKERS)
+def test_crashes_and_hangs_cost_one_fact_each_and_diff_names_them(
+    tmp_path: Path, workers: tuple[str, ...]
+) -> None:
+    """Red if a segfault, an abort, os._exit or a hang takes the run or its report down, is
+    reported without its signal, status or limit, makes another fact fail, or is re-run; or
+    if `rnnspec diff` against the clean run lists anything else as a regression."""
+    clean, clean_payload, _ = run(tmp_path / "clean", {"test_g": FAULTS}, *workers)
+    assert clean.returncode == 0, clean.stdout[-3000:]
+    assert clean_payload["verdict"] == "passed"
+    faulty, payload, markdown = run(
+        tmp_path / "faulty",
+        {"test_g": FAULTS},
+        "--fact-timeout=3",
+        *workers,
+        env={"RNNSPEC_TEST_FAULTS": "1", "RNNSPEC_BACKSTOP_GRACE": "2"},
+    )
+    assert faulty.returncode == EXIT_FAILED, faulty.stdout[-3000:]
+    assert "INTERNALERROR" not in faulty.stdout + faulty.stderr
+    found = outcomes(payload)
+    assert found["test_segfault"][0] == "crashed"
+    assert found["test_segfault"][1].startswith(f"crashed: SIGSEGV (signal {signal.SIGSEGV})")
+    segfault_line = line_of(FAULTS, "os.kill(os.getpid(), signal.SIGSEGV)")
+    assert f"test_g.py:{segfault_line} in test_segfault" in found["test_segfault"][1]  # stack
+    assert found["test_abort"][0] == "crashed"
+    assert found["test_abort"][1].startswith(f"crashed: SIGABRT (signal {signal.SIGABRT})")
+    assert found["test_exit_status_3"] == ("crashed", "crashed: the process exited with status 3")
+    assert found["test_hang"][0] == "timed out"
+    assert "past its limit of 3 s" in found["test_hang"][1]
+    assert f"test_g.py:{line_of(FAULTS, 'time.sleep(120)')} in test_hang" in found["test_hang"][1]
+    assert found["test_hang_outside_python"][0] == "timed out"
+    assert "stuck outside Python" in found["test_hang_outside_python"][1]
+    native_line = FAULTS.splitlines().index("        time.sleep(120)", line_of(FAULTS, "SIG_BLOCK"))
+    assert (
+        f"test_g.py:{native_line + 1} in test_hang_outside_python"
+        in found["test_hang_outside_python"][1]
+    )
+    others = {
+        name: value
+        for name, value in found.items()
+        if name.startswith(("test_before", "test_after"))
+    }
+    assert sorted(others) == [
+        "test_after[0]",
+        "test_after[1]",
+        "test_after[2]",
+        "test_after[3]",
+        "test_before",
+    ]
+    assert {outcome for outcome, _ in others.values()} == {"passed"}
+    assert payload["verdict"] == "failed"
+    assert payload["summary"]["crashed"] == 3
+    assert payload["summary"]["timed out"] == 2
+    assert payload["other_tests"] == {}
+    for name in ("test_segfault", "test_abort", "test_exit_status_3", "test_hang"):
+        assert f"`specs/test_g.py::{name}`" in markdown.split("## Failed facts")[1].split("##")[0]
+    diff = subprocess.run(
+        [sys.executable, "-m", "rnnspec", "diff", str(tmp_path / "clean" / "report"),
+         str(tmp_path / "faulty" / "report")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert diff.returncode == 1, diff.stdout
+    assert regressions(diff.stdout) == [
+        f"specs/test_g.py::{name}"
+        for name in (
+            "test_abort",
+            "test_exit_status_3",
+            "test_hang",
+            "test_hang_outside_python",
+            "test_segfault",
+        )
+    ]
+    assert "passed -> crashed (doc-g); observed: crashed: SIGSEGV" in diff.stdout
+    assert "passed -> timed out (doc-g); observed: timed out: past its limit of 3 s" in diff.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", WORKERS)
+def test_sigterm_halfway_writes_the_report_with_the_rest_not_run(
+    tmp_path: Path, workers: tuple[str, ...]
+) -> None:
+    """Red if SIGTERM leaves no report, a report that leaves out the fact that was running,
+    one that says "passed", or an exit status other than 7."""
+    write(tmp_path, {"test_t": INTERRUPTED})
+    report_dir = tmp_path / "report"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *PLUGINS, f"--report-dir={report_dir}", *workers],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / SLOW_FACT_STARTED).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, output[-3000:]
+    payload, markdown = read(report_dir)
+    assert payload["verdict"] == "incomplete: interrupted"
+    assert payload["exitstatus"] == EXIT_INTERRUPTED
+    found = outcomes(payload)
+    assert [found[f"test_quick[{n}]"][0] for n in range(3)] == ["passed"] * 3
+    running = found["test_running_when_interrupted"]
+    assert running == (
+        "not run",
+        "not run: the run was interrupted (SIGTERM received) while it ran",
+    )
+    for n in range(3):  # with -n 2 the second worker had started one of them
+        assert found[f"test_never_reached[{n}]"][0] == "not run"
+        assert "interrupted (SIGTERM received)" in found[f"test_never_reached[{n}]"][1]
+    assert "## Not run (4 facts)" in markdown
+    assert "incomplete: interrupted" in markdown.splitlines()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [*WORKERS, pytest.param(("-n", "0"), id="in-process")])
+def test_base_exceptions_in_a_fact_give_a_clear_report_not_an_internal_error(
+    tmp_path: Path, workers: tuple[str, ...]
+) -> None:
+    """Red if KeyboardInterrupt, SystemExit or pytest.exit raised by a fact ends in an
+    INTERNALERROR, a missing report, or a report that counts an unrun fact as passed."""
+    finished, payload, _ = run(tmp_path / "base", {"test_b": BASE_EXCEPTIONS}, *workers)
+    assert "INTERNALERROR" not in finished.stdout + finished.stderr
+    assert finished.returncode == EXIT_FAILED  # SystemExit in a fact is a failed fact
+    found = outcomes(payload)
+    assert found["test_first"] == ("passed", "")
+    assert found["test_system_exit"] == ("failed", "SystemExit: 3")
+    assert found["test_keyboard_interrupt"][0] == "not run"
+    # The session stopped, as pytest stops it; with two workers the other may have run it.
+    assert found["test_last"][0] == ("not run" if "2" not in workers else found["test_last"][0])
+    assert found["test_last"][0] in ("not run", "passed")
+    assert payload["verdict"] == "failed"
+
+    finished, payload, _ = run(tmp_path / "exit", {"test_e": PYTEST_EXIT}, *workers)
+    assert "INTERNALERROR" not in finished.stdout + finished.stderr
+    assert finished.returncode == EXIT_INTERRUPTED
+    assert outcomes(payload)["test_calls_pytest_exit"][0] == "not run"
+    assert payload["verdict"] == "incomplete: interrupted"
+
+
+@pytest.mark.slow
+def test_a_crash_that_the_ledger_predicts_is_the_known_bug(tmp_path: Path) -> None:
+    """Red if a segfault that the fact's known bug names (crash="SIGSEGV") on an affected
+    release is reported as a crash instead of the known bug."""
+    finished, payload, _ = run(tmp_path, {"test_k": KNOWN_CRASH})
+    (row,) = payload["facts"]
+    assert row["outcome"] == "known_bug", finished.stdout[-2000:]
+    assert row["observed"].startswith(f"crashed: SIGSEGV (signal {signal.SIGSEGV})")
+    assert row["bug"]["crash"] == "SIGSEGV"
+
+
+INJECTED_FAULTS = """
+import os
+import signal
+import time
+
+import torch
+
+_forward = torch.nn.GRU.forward
+
+
+def forward(self, *args, **kwargs):
+    if self.training and self.dropout == 1.0:  # the facts that drop everything: a segfault
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if self.training and self.dropout == 0.5:  # the facts that drop half: a hang
+        time.sleep(600)
+    return _forward(self, *args, **kwargs)
+
+
+torch.nn.GRU.forward = forward
+"""
+
+
+@pytest.mark.slow
+def test_rnnspec_check_survives_a_gru_that_crashes_and_hangs(tmp_path: Path) -> None:
+    """The issue's own measurement, on the real suite: faults injected into nn.GRU for the
+    dropout facts. Red if `rnnspec check` loses its report, reports a crashed or hung fact as
+    anything but crashed or timed out, or `rnnspec diff` names other facts as regressions."""
+    (tmp_path / "rnnspec_injected_faults.py").write_text(INJECTED_FAULTS)
+    common = ["-k", "test_dropout_one_zeroes or test_training_mode_dropout", "--fact-timeout=10"]
+    reports = {}
+    for name, extra in (("clean", []), ("faulty", ["-p", "rnnspec_injected_faults"])):
+        reports[name] = tmp_path / name
+        finished = subprocess.run(
+            [sys.executable, "-m", "rnnspec", "check", f"--report-dir={reports[name]}",
+             *common, *extra],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(tmp_path), "RNNSPEC_BACKSTOP_GRACE": "5"},
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        expected = 0 if name == "clean" else EXIT_FAILED
+        assert finished.returncode == expected, finished.stdout[-3000:] + finished.stderr[-2000:]
+    payload, _ = read(reports["faulty"])
+    gru = {f["id"]: f for f in payload["facts"] if "GRU" in f["id"]}
+    assert {f["outcome"] for f in gru.values()} == {"crashed", "timed out"}
+    assert {f["outcome"] for f in payload["facts"] if "GRU" not in f["id"]} == {"passed"}
+    diff = subprocess.run(
+        [sys.executable, "-m", "rnnspec", "diff", str(reports["clean"]), str(reports["faulty"])],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert diff.returncode == 1
+    assert regressions(diff.stdout) == sorted(gru)
