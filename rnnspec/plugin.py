@@ -625,7 +625,14 @@ class FactCollector:
         self.running.discard(nodeid)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        text = str(excinfo.value) or type(excinfo.value).__name__
+        """Ctrl-C, SIGTERM (rnnspec.guard), pytest.exit, or a worker that got one of them; not
+        pytest's own stops (collection errors, -x), which it raises as KeyboardInterrupts too."""
+        value = excinfo.value
+        text = str(value) or type(value).__name__
+        if isinstance(value, pytest.Session.Interrupted) or (
+            type(value).__name__ == "Interrupted" and "keyboard-interrupt" not in text
+        ):
+            return
         # xdist's words for a worker that stopped: "<WorkerController gw0> received ..."
         self.interrupted = XDIST_WORKER.sub(r"xdist worker \1", text)
 
@@ -714,7 +721,10 @@ class FactCollector:
         each after an interruption, which a CI system may not grant before SIGKILL)."""
         from rnnspec import report
 
-        self.close_unfinished(session)
+        # Not when collecting only, or when nothing ran (collection errors stop a run before
+        # its first fact): no fact was meant to run.
+        if not self.config.option.collectonly and (self.rows or self.interrupted):
+            self.close_unfinished(session)
         found = verdict(self.summary())
         if found == VERDICT_INTERRUPTED:
             session.exitstatus = EXIT_INTERRUPTED

@@ -603,8 +603,11 @@ def test_page_tables_show_releases_outcomes_and_known_bugs(tmp_path: Path) -> No
     )
     releases = releases_from_reports([write(tmp_path / "a", old), write(tmp_path / "b", new)])
     page = render_comparison(releases)
-    assert "| release | status | passed | failed | skipped | error | known bug |" in page
-    assert "| 2.15.0 | incomplete: environment | 1 | 0 | 0 | 1 | 0 |" in page
+    assert (
+        "| release | status | passed | failed | crashed | timed out | skipped | error | not run "
+        "| known bug |" in page
+    )
+    assert "| 2.15.0 | incomplete: environment | 1 | 0 | 0 | 0 | 0 | 1 | 0 | 0 |" in page
     bugs = page.split("## Known bugs by release")[1].split("\n## ")[0]
     assert (
         f"| [pytorch/pytorch#98499]({BUG['issue']}) | {BUG['summary']} | >=2.0 | holds | not here |"

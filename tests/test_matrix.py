@@ -13,6 +13,7 @@ import argparse
 import itertools
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -536,13 +537,34 @@ def test_run_command_logs_output_and_kills_the_process_group_on_timeout(tmp_path
     assert not killed.ok
     assert killed.output.splitlines()[0] == "start"  # this command's output, not the log's
     assert killed.seconds < 20
-    assert "killed after 2 s" in log.read_text()
+    assert "stopped after 2 s" in log.read_text()
     assert (
         run_command(
             ["rnnspec-no-such-program"], cwd=tmp_path, timeout=5, log=log, env=env
         ).returncode
         is None
     )
+
+
+def test_run_command_sends_sigterm_first_and_sigkill_after_the_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Red if a suite past its limit is killed before it could write its report (SIGTERM
+    first), or survives the grace by ignoring SIGTERM (then SIGKILL)."""
+    monkeypatch.setattr(matrix, "TERMINATE_GRACE_S", 1)
+    code = (
+        "import signal, time; "
+        "signal.signal(signal.SIGTERM, lambda *a: print('got SIGTERM', flush=True)); "
+        "print('start', flush=True); time.sleep(30)"
+    )
+    log, env = tmp_path / "cmd.log", {"PATH": "/usr/bin:/bin"}
+    stopped = run_command([sys.executable, "-c", code], cwd=tmp_path, timeout=1.0, log=log, env=env)
+    assert stopped.timed_out
+    lines = stopped.output.splitlines()
+    assert lines[0] == "start"
+    assert lines.index("got SIGTERM") > lines.index("rnnspec matrix: stopped after 1 s")
+    assert stopped.returncode == -signal.SIGKILL
+    assert stopped.seconds < 15
 
 
 def _cached_release() -> str | None:

@@ -396,8 +396,10 @@ def test_uses_mnist(mnist_root):
 
 @pytest.fixture
 def spec_suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A copy of the suite's conftest files and pytest.ini, with one spec that needs MNIST."""
-    shutil.copy(REPO / "pytest.ini", pytester.path / "pytest.ini")
+    """A copy of the suite's conftest files and pytest.ini, with one spec that needs MNIST; the
+    facts run in pytest's own process (-n 0), where the tests patch the network away."""
+    ini = (REPO / "pytest.ini").read_text()
+    (pytester.path / "pytest.ini").write_text(ini.replace("addopts = ", "addopts = -n 0 ", 1))
     shutil.copy(REPO / "conftest.py", pytester.path / "conftest.py")
     (pytester.path / "specs").mkdir()
     shutil.copy(REPO / "specs" / "conftest.py", pytester.path / "specs" / "conftest.py")

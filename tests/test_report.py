@@ -27,8 +27,10 @@ from rnnspec.releases import torch_release
 
 pytest_plugins = ["pytester"]
 
-# The plugin, and nothing that would reorder or cache the inner runs.
-PLUGINS = ("-p", "rnnspec.plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
+# The plugin, and nothing that would reorder or cache the inner runs; the facts in pytest's own
+# process (-n 0: no worker to start), except where a case asks for workers (tests/test_guard.py
+# checks the guard's one worker).
+PLUGINS = ("-p", "rnnspec.plugin", "-p", "no:cacheprovider", "-p", "no:randomly", "-n", "0")
 
 INI = """
 [pytest]
@@ -290,9 +292,12 @@ def test_report_json_has_every_schema_2_field(pytester: pytest.Pytester) -> None
     assert payload["summary"] == {
         "passed": 1,
         "failed": 0,
+        "crashed": 0,
+        "timed out": 0,
         "skipped": 0,
         "error": 0,
         "known_bug": 0,
+        "not run": 0,
     }
     row = fact(payload, "test_holds")
     assert list(row) == [
@@ -585,7 +590,7 @@ def test_a_crashing_fact_fails_naming_its_signal_and_the_run_goes_on(
     result, payload, markdown = run_specs_in_subprocess(pytester, {"test_j": CRASHING}, *workers)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     crashed = fact(payload, "test_crashes")
-    assert crashed["outcome"] == "failed"
+    assert crashed["outcome"] == "crashed"
     assert crashed["observed"] == f"crashed: SIGSEGV (signal {signal.SIGSEGV.value})"
     fine = fact(payload, "test_forked_and_fine")
     assert fine["outcome"] == "passed"
@@ -601,7 +606,7 @@ def test_fact_ids_do_not_depend_on_workers_profile_or_folder(pytester: pytest.Py
     ids: then `rnnspec diff` of a serial and a parallel report sees regressions."""
     write_specs(pytester, {"test_k": GROUPED})
     runs = {
-        "serial": ("-p", "no:xdist"),
+        "serial": (),  # PLUGINS: -n 0
         "xdist": ("-n", "2", "--dist", "loadgroup"),
         "deep": ("--profile=deep",),
     }
