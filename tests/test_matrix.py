@@ -106,6 +106,10 @@ class FakeUv:
             return CommandResult(argv, 0, "1 passed", 2.0)
         assert command[:4] == ["python", "-m", "rnnspec", "check"], argv
         if release in self.timeouts:
+            if release in self.outcomes:  # rnnspec check wrote its report on SIGTERM
+                (option,) = [a for a in argv if a.startswith("--report-dir=")]
+                folder = Path(option.removeprefix("--report-dir="))
+                make_report(folder, release, self.outcomes[release], "failed")
             return CommandResult(argv, -9, "killed", timeout, timed_out=True)
         if release in self.suite_exit:
             return CommandResult(argv, self.suite_exit[release], "INTERNALERROR> boom", 3.0)
@@ -339,6 +343,26 @@ def test_a_suite_that_ends_without_a_report_is_recorded(
     assert run.status == status
     assert run.report is None
     assert run.error
+
+
+def test_a_suite_stopped_at_its_limit_keeps_the_facts_its_report_names(tmp_path: Path) -> None:
+    """Red if a release that hung shows only "timed out" on the page: the report that rnnspec
+    check wrote on SIGTERM names the fact that crashed, the one that hung, those not run."""
+    outcomes = {
+        "specs/pytorch/test_a.py::test_a": "passed",
+        "specs/pytorch/test_a.py::test_segfaults": "crashed",
+        "specs/pytorch/test_a.py::test_hangs": "timed out",
+        "specs/pytorch/test_a.py::test_after": "not run",
+    }
+    before = dict.fromkeys(outcomes, "passed")
+    fake = FakeUv({"2.5.1": before, "2.6.0": outcomes}, timeouts=["2.6.0"])
+    old, new = run_matrix(config_for(tmp_path, ["2.5.1", "2.6.0"]), fake)
+    assert (old.status, new.status) == ("passed", TIMED_OUT)
+    assert new.report is not None
+    page = (tmp_path / "out" / "comparison.md").read_text()
+    assert "| 2.6.0 | timed out | 1 | 0 | 1 | 1 | 0 | 0 | 1 | 0 |" in page
+    for fact in ("test_segfaults", "test_hangs"):
+        assert f"regression: `specs/pytorch/test_a.py::{fact}`: passed → " in page
 
 
 def test_a_stale_report_never_passes_for_a_crashed_run(tmp_path: Path) -> None:
