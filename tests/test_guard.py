@@ -328,7 +328,7 @@ def test_sigterm_halfway_writes_the_report_with_the_rest_not_run(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("workers", [*WORKERS, pytest.param(("-n", "0"), id="in-process")])
+@pytest.mark.parametrize("workers", WORKERS)
 def test_base_exceptions_in_a_fact_give_a_clear_report_not_an_internal_error(
     tmp_path: Path, workers: tuple[str, ...]
 ) -> None:
@@ -346,7 +346,12 @@ def test_base_exceptions_in_a_fact_give_a_clear_report_not_an_internal_error(
     assert found["test_last"][0] in ("not run", "passed")
     assert payload["verdict"] == "failed"
 
-    finished, payload, _ = run(tmp_path / "exit", {"test_e": PYTEST_EXIT}, *workers)
+
+@pytest.mark.slow
+def test_pytest_exit_in_a_fact_ends_the_run_as_an_interruption(tmp_path: Path) -> None:
+    """Red if a fact that calls pytest.exit in the guard's worker gives an INTERNALERROR, no
+    report, or a report that says anything but "incomplete: interrupted" with exit 7."""
+    finished, payload, _ = run(tmp_path, {"test_e": PYTEST_EXIT})
     assert "INTERNALERROR" not in finished.stdout + finished.stderr
     assert finished.returncode == EXIT_INTERRUPTED
     assert outcomes(payload)["test_calls_pytest_exit"][0] == "not run"
@@ -368,6 +373,7 @@ INJECTED_FAULTS = """
 import os
 import signal
 import time
+from pathlib import Path
 
 import torch
 
@@ -378,6 +384,7 @@ def forward(self, *args, **kwargs):
     if self.training and self.dropout == 1.0:  # the facts that drop everything: a segfault
         os.kill(os.getpid(), signal.SIGSEGV)
     if self.training and self.dropout == 0.5:  # the facts that drop half: a hang
+        Path(os.environ["RNNSPEC_HANG_STARTED"]).touch()
         time.sleep(600)
     return _forward(self, *args, **kwargs)
 
@@ -400,7 +407,12 @@ def test_rnnspec_check_survives_a_gru_that_crashes_and_hangs(tmp_path: Path) -> 
             [sys.executable, "-m", "rnnspec", "check", f"--report-dir={reports[name]}",
              *common, *extra],
             cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(tmp_path), "RNNSPEC_BACKSTOP_GRACE": "5"},
+            env={
+                **os.environ,
+                "PYTHONPATH": str(tmp_path),
+                "RNNSPEC_BACKSTOP_GRACE": "5",
+                "RNNSPEC_HANG_STARTED": str(tmp_path / "hang-started"),
+            },
             capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
         expected = 0 if name == "clean" else EXIT_FAILED
@@ -415,3 +427,31 @@ def test_rnnspec_check_survives_a_gru_that_crashes_and_hangs(tmp_path: Path) -> 
     )  # fmt: skip
     assert diff.returncode == 1
     assert regressions(diff.stdout) == sorted(gru)
+
+
+@pytest.mark.slow
+def test_rnnspec_check_passes_sigterm_on_and_exits_7_with_the_report(tmp_path: Path) -> None:
+    """Red if SIGTERM to `rnnspec check` (a CI job's limit) kills it before pytest wrote the
+    report, or the run's exit status is not 7 with the hung fact "not run"."""
+    (tmp_path / "rnnspec_injected_faults.py").write_text(INJECTED_FAULTS)
+    started = tmp_path / "hang-started"
+    report_dir = tmp_path / "report"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnspec", "check", f"--report-dir={report_dir}",
+         "-k", "test_training_mode_dropout and GRU", "-p", "rnnspec_injected_faults"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "RNNSPEC_HANG_STARTED": str(started)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 200
+    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert started.exists(), proc.communicate()[0][-3000:]
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, output[-3000:]
+    assert "rnnspec: verdict incomplete: interrupted" in output
+    payload, _ = read(report_dir)
+    (row,) = payload["facts"]
+    assert row["outcome"] == "not run"
+    assert row["observed"] == "not run: the run was interrupted (SIGTERM received) while it ran"
