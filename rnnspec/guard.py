@@ -14,7 +14,7 @@
   $RNNSPEC_SLOW_FACT_TIMEOUT; 0 turns a limit off; a test's own `@pytest.mark.timeout(N)`
   wins). Past it the fact fails with outcome "timed out", the limit and the line where it
   was stuck. A fact stuck in native code, where Python's signal handler never runs, is
-  stopped BACKSTOP_GRACE_S later by faulthandler, which writes every thread's stack and ends
+  stopped BACKSTOP_GRACE_S (30 s, $RNNSPEC_BACKSTOP_GRACE) later by faulthandler, which writes every thread's stack and ends
   the worker; it is reported "timed out" all the same.
 - **Interruptions.** SIGTERM ends the run the way Ctrl-C does (pytest's KeyboardInterrupt):
   the report is written with every fact that completed, the facts that did not as "not run".
