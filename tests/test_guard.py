@@ -97,10 +97,15 @@ import pytest
 @pytest.mark.fact("doc-t")
 def test_quick(n):
     """Completes before the interruption."""
+    Path(f"quick-{{n}}").touch()
 
 @pytest.mark.fact("doc-t")
 def test_running_when_interrupted():
-    """Runs when SIGTERM comes."""
+    """Runs when SIGTERM comes, once the quick facts are done (on either worker)."""
+    deadline = time.monotonic() + 60
+    while not all(Path(f"quick-{{n}}").exists() for n in range(3)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # their reports reach the controller
     Path("{SLOW_FACT_STARTED}").touch()
     time.sleep(120)
 
@@ -113,20 +118,30 @@ def test_never_reached(n):
 
 BASE_EXCEPTIONS = """
 import sys
+import time
+from pathlib import Path
 import pytest
 
 @pytest.mark.fact("doc-b")
 def test_first():
     \"\"\"Runs first.\"\"\"
+    Path("first-done").touch()
 
 @pytest.mark.fact("doc-b")
 def test_system_exit():
     \"\"\"Calls sys.exit.\"\"\"
+    Path("system-exit-done").touch()
     sys.exit(3)
 
 @pytest.mark.fact("doc-b")
 def test_keyboard_interrupt():
-    \"\"\"Raises KeyboardInterrupt.\"\"\"
+    \"\"\"Raises KeyboardInterrupt, once the two before it ran (on either worker).\"\"\"
+    deadline = time.monotonic() + 60
+    while not (Path("first-done").exists() and Path("system-exit-done").exists()):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)  # their reports reach the controller
     raise KeyboardInterrupt
 
 @pytest.mark.fact("doc-b")
