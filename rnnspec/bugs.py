@@ -15,18 +15,27 @@ from dataclasses import dataclass
 from packaging.specifiers import SpecifierSet
 
 from rnnspec.releases import installed
+from rnnspec.sources import github_kind, github_reference
 
 
 @dataclass(frozen=True)
 class KnownBug:
-    """One upstream bug: where it is reported, what goes wrong, and which releases have it."""
+    """One upstream bug: where it is reported, what goes wrong, and which releases have it.
 
-    issue: str  # the upstream issue (a URL)
+    `affects` and `measured` are what rnnspec ran; `upstream` is what the threads say (their
+    state when last read), kept apart: a bug that no longer holds on a release is measured,
+    not a fix that any thread announced.
+    """
+
+    # The upstream thread that describes the bug (a URL): an issue, or a pull request where no
+    # issue reports it (`kind` says which). The name stays `issue`: reports carry it so.
+    issue: str
     summary: str  # the wrong behaviour, in one sentence
     affects: str  # PEP 440 specifiers over `package`'s releases that have it, e.g. ">=2.0,<2.15"
     package: str = "torch"
-    fixed_by: str | None = None  # the pull request that fixes it, where known
+    fixed_by: str | None = None  # the pull request that fixes it, where a thread says so
     measured: str = ""  # where it was reproduced, e.g. "2.2.2, 2.9.1 and 2.14.1 (exit 139)"
+    upstream: str = ""  # the threads' state when last read, e.g. "open; fix pull request open"
     # The signal that kills the process where the bug holds, e.g. "SIGSEGV", when that is its
     # symptom: a fact that crashes with it there is reported as the known bug, not a crash.
     crash: str | None = None
@@ -38,6 +47,13 @@ class KnownBug:
 
     @property
     def number(self) -> str:
-        """The issue as owner/repo#N, for one-line mentions."""
-        parts = self.issue.rstrip("/").split("/")
-        return f"{parts[-4]}/{parts[-3]}#{parts[-1]}" if len(parts) >= 4 else self.issue
+        """The thread as owner/repo#N, for one-line mentions."""
+        return github_reference(self.issue)
+
+    @property
+    def kind(self) -> str:
+        """What `issue` names: "issue" or "pull request" (rnnspec.sources' kinds)."""
+        kind = github_kind(self.issue.rstrip("/"))
+        if kind is None:
+            raise ValueError(f"{self.issue} is not a GitHub issue or pull request URL")
+        return kind

@@ -10,8 +10,10 @@ The classes, in the order they are listed:
 - regression: a fact that passed (or was a known bug) now fails, crashes, times out or is
   absent (the line names the signal or the limit); also passed -> known_bug (PyTorch
   shipped a known bug; the issue is named; a crash the ledger predicts is such a bug);
-- fixed: failed, crashed, timed out or known_bug -> passed; also known_bug -> failed where
-  the failure is the ledger's "fixed in <release>" (narrow the bug's `affects`);
+- fixed: failed, crashed, timed out or known_bug -> passed (a known bug's line says it no
+  longer holds here: measured, not an upstream fix, whose thread may still be open); also
+  known_bug -> failed where the failure is the ledger's "fixed in <release>" (narrow the
+  bug's `affects`);
 - documented change: a `since=` fact whose `release_side` observation changed: the
   behaviour moved at a release boundary its source documents;
 - undocumented change: a fact that passes (or is a known bug) on both sides observed
@@ -363,7 +365,8 @@ def _outcome_difference(
         return make(REGRESSION, _observed(now))
     if new == PASSED and old in (*FAILING, KNOWN_BUG):
         bug = _bug_name(was)
-        return make(FIXED, f"fixes {bug}" if bug else "")
+        # What was measured, not an upstream fix: the thread may still be open.
+        return make(FIXED, f"the known bug no longer holds here: {bug}" if bug else "")
     if SKIPPED in (old, new):
         skipped = was if old == SKIPPED else now
         return make(SKIP_CHANGE, _observed(now) or _observed(skipped))

@@ -27,19 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from rnnspec.markdown import table
+from rnnspec.sources import REGISTRY, SEED, github_kind, github_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "facts.md"
 REGENERATE = "uv run rnnspec index"
 
-# One line per seed document: what it teaches (rnnspec.sources names the files).
-SEED_TITLES = {
-    "000_fb4a1237d44f2e01.txt": "DL Wizard's many-to-one ReLU RNN reads MNIST as 28 rows (Korean notes)",
-    "001_e5f0500a70a97343.txt": '모두를 위한 딥러닝 2, Lab 11: a character RNN learns "if you want you"',
-    "002_697fcf824471d8a8.txt": "An LSTM classifier over MNIST rows: xdim, hdim, ydim and what nn.LSTM returns (Korean notes)",
-    "003_cfbfe3c3d6751891.txt": "nn.RNN and nn.LSTM: parameters, input and output shapes, one or three layers (Korean notes)",
-    "004_57c8edae8e30b84a.txt": "yunjey's LSTM reads MNIST row by row and reaches 97.47% after two epochs (Chinese notes)",
-}
+# One line per seed document: what it teaches (recorded in rnnspec.sources).
+SEED_TITLES = {s.url: s.title for s in REGISTRY.values() if s.kind == SEED}
 
 
 @dataclass
@@ -155,10 +150,12 @@ def _source_order(source: str) -> tuple[int, str]:
 def _heading(source: str) -> str:
     if source in SEED_TITLES:
         return f"Seed {source}: {SEED_TITLES[source]}"
-    if "github.com" in source:
-        parts = source.rstrip("/").split("/")
-        kind = "pull request" if parts[-2] == "pull" else "issue"
-        return f"{parts[-4]}/{parts[-3]} {kind} #{parts[-1]} <{source}>"
+    kind = github_kind(source)
+    if kind is not None:
+        repository, number = github_reference(source).split("#")
+        recorded = REGISTRY.get(source)
+        title = f": {recorded.title}" if recorded else ""
+        return f"{repository} {kind} #{number}{title} <{source}>"
     page = source.rstrip("/").split("/")[-1].removesuffix(".html")
     return f"{page} <{source}>"
 

@@ -7,7 +7,10 @@ says, and the day a release in that range keeps it the fact fails with "fixed in
 
 `affects` covers the releases where the bug was reproduced here (`measured`) or where
 the issue or its fix says it holds; an open-ended range (">=2.0") means no release
-fixes it yet. Each record's fact:
+measured here is free of it. `upstream` records what the threads say (their state when the
+issue 16 sweep read them), apart from what rnnspec measured: the end of an affected range is
+a measurement, not a fix any thread announced, unless `fixed_by` names one. Every URL is a
+record of rnnspec.sources, with its kind and title. Each record's fact:
 
     UNPAD_SEQUENCE_TRANSPOSES_INPUT      specs/pytorch/test_known_bugs.py
     LSTM_CELL_UNBATCHED_INPUT_SEGFAULT   specs/pytorch/test_known_bugs.py
@@ -26,21 +29,38 @@ fixes it yet. Each record's fact:
 from __future__ import annotations
 
 from rnnspec.bugs import KnownBug
-
-_PYTORCH = "https://github.com/pytorch/pytorch"
+from rnnspec.sources import (
+    ISSUE_DYNAMO_RNN_NOT_RESUMED,
+    ISSUE_EXPORT_LSTM_STATE_SHAPE,
+    ISSUE_LSTM_CELL_SEGFAULT,
+    ISSUE_LSTM_PACKED_UNCHECKED,
+    ISSUE_LSTM_WITHOUT_STATE_UNCHECKED,
+    ISSUE_ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET,
+    ISSUE_RNN_ARGUMENT_ORDER,
+    ISSUE_UNPAD_SEQUENCE_IN_PLACE,
+    PR_EXPORT_ATTRIBUTE_ASSIGNMENT_WARNING,
+    PR_LSTM_WITHOUT_STATE_CHECKED,
+    PR_ONEDNN_LSTM,
+    PR_RNN_NONLINEARITY_ARGUMENT,
+)
 
 UNPAD_SEQUENCE_TRANSPOSES_INPUT = KnownBug(
-    issue=f"{_PYTORCH}/issues/98499",
+    issue=ISSUE_UNPAD_SEQUENCE_IN_PLACE,
     summary=(
         "nn.utils.rnn.unpad_sequence(padded, lengths, batch_first=False) transposes the "
         "caller's padded tensor in place: a (T, B) tensor comes back (B, T)"
     ),
     affects=">=2.0",
     measured="2.2.2, 2.9.1, 2.11.0, 2.14.1 and 2.15.0: a (3, 2) tensor comes back (2, 3)",
+    upstream=(
+        "no copy of the issue read; pull requests that say they fix it: "
+        "pytorch/pytorch#121096 and pytorch/pytorch#190397 (closed), pytorch/pytorch#195852 "
+        "(open)"
+    ),
 )
 
 LSTM_CELL_UNBATCHED_INPUT_SEGFAULT = KnownBug(
-    issue=f"{_PYTORCH}/issues/175978",
+    issue=ISSUE_LSTM_CELL_SEGFAULT,
     summary=(
         "nn.LSTMCell given a 1-D (unbatched) input with a batched (h, c) state reads out of "
         "bounds and kills the interpreter (SIGSEGV) instead of raising"
@@ -48,22 +68,40 @@ LSTM_CELL_UNBATCHED_INPUT_SEGFAULT = KnownBug(
     affects="<2.15",
     measured=(
         "signal 11 (exit -11) on 2.2.2, 2.9.1, 2.11.0 and 2.14.1; 2.15.0 raises RuntimeError "
-        "'Expected 2D hidden0 (batch x hidden_size), but got 3D tensor'"
+        "'Expected 2D hidden0 (batch x hidden_size), but got 3D tensor' (correct on 2.15.0, "
+        "measured here)"
+    ),
+    upstream=(
+        "closed as a duplicate of the umbrella issue pytorch/pytorch#195547 (open); fix pull "
+        "requests pytorch/pytorch#176070 (closed, stale) and pytorch/pytorch#191232 (open); no "
+        "thread names a fix"
     ),
 )
 
+# No issue reports the 2.8-2.9 ValueError: pull request #163809, which turns it into a warning,
+# describes it ("LSTM was not exportable with non-strict export as it failed at
+# `_detect_attribute_assignment`"), as does its unlanded draft #163207; the same author's issue
+# pytorch/pytorch#163303 reports the cause on a toy module with `self._flat_weights = [...]`.
+# Not pytorch/pytorch#120626, a 2024 CUDA failure (unimplemented operator) of a GRU held as a
+# child module.
+
 EXPORT_RNN_ATTRIBUTE_ASSIGNMENT = KnownBug(
-    issue=f"{_PYTORCH}/issues/120626",
+    issue=PR_EXPORT_ATTRIBUTE_ASSIGNMENT_WARNING,
     summary=(
         "torch.export.export of a bare nn.RNN, nn.LSTM or nn.GRU (the layer itself as the "
         "exported module) raises ValueError: its _flat_weights 'were assigned during export' "
         "(non-strict export's attribute check); a model holding the layer as a child exports"
     ),
     affects=">=2.8,<2.10",
-    fixed_by=f"{_PYTORCH}/pull/163809",
+    fixed_by=PR_EXPORT_ATTRIBUTE_ASSIGNMENT_WARNING,
     measured=(
         "ValueError on 2.8.0 and 2.9.1; exports on 2.2.2, 2.6.0, 2.7.1, 2.10.0, 2.11.0, 2.14.1 "
         "and 2.15.0"
+    ),
+    upstream=(
+        "described by pull request pytorch/pytorch#163809, the fix (a warning instead of the "
+        "ValueError), and by its unlanded draft pytorch/pytorch#163207; no issue reports it; "
+        "issue pytorch/pytorch#163303 (open) reports the cause"
     ),
 )
 
@@ -72,15 +110,18 @@ EXPORT_RNN_ATTRIBUTE_ASSIGNMENT = KnownBug(
 # one_layer_lstm of torch/_decomp, which squeezes dimension 1 of the final states instead of 0,
 # so the program returns h_n and c_n as [D * layers, 1, N, size]. #151200 reports that cause as
 # wrong shape metadata on later releases (fixed by #185716); from 2.4 export keeps aten.lstm and
-# the program returns the eager shapes. No upstream issue reports the 2.1-2.3 outputs.
+# the program returns the eager shapes. No upstream issue reports the 2.1-2.3 exported outputs;
+# pytorch/pytorch#130791 (closed) reports the same extra dimension of h_n and c_n under
+# torch.compile (Dynamo tracing the same decomposition), not under torch.export.
 
 EXPORT_LSTM_PROJECTION_STATE_SHAPE = KnownBug(
-    issue=f"{_PYTORCH}/issues/151200",
+    issue=ISSUE_EXPORT_LSTM_STATE_SHAPE,
     summary=(
         "the program torch.export.export makes of a batched nn.LSTM with proj_size > 0 returns "
         "h_n and c_n with an extra dimension, [D * num_layers, 1, N, size] instead of "
         "[D * num_layers, N, size] (the Python LSTM decomposition squeezes the wrong "
-        "dimension; no upstream issue reports these outputs, #151200 reports the cause)"
+        "dimension; no upstream issue reports these outputs, #151200 reports the cause, "
+        "#130791 the same extra dimension under torch.compile)"
     ),
     affects=">=2.1,<2.4",
     measured=(
@@ -89,10 +130,15 @@ EXPORT_LSTM_PROJECTION_STATE_SHAPE = KnownBug(
         "(1, 3, 3)), likewise batch_first and 2 layers bidirectional; unbatched input "
         "unaffected; the eager shapes on 2.4.1, 2.6.0 and 2.11.0"
     ),
+    upstream=(
+        "pytorch/pytorch#151200 open in its last read copy; pull request "
+        "pytorch/pytorch#185716 (merge command seen), written against #151200, corrects the "
+        "export metadata of later releases"
+    ),
 )
 
 EXPORT_LSTM_STATE_SHAPE = KnownBug(
-    issue=f"{_PYTORCH}/issues/151200",
+    issue=ISSUE_EXPORT_LSTM_STATE_SHAPE,
     summary=(
         "on 2.3 the program torch.export.export makes of any batched nn.LSTM (without "
         "proj_size too) returns h_n and c_n with an extra dimension, [D * num_layers, 1, N, "
@@ -105,26 +151,36 @@ EXPORT_LSTM_STATE_SHAPE = KnownBug(
         "program on 2.3.1, likewise batch_first and 2 layers bidirectional; unbatched input "
         "unaffected; the eager (1, 3, 3) on 2.1.2, 2.2.2 and 2.4.1"
     ),
+    upstream=EXPORT_LSTM_PROJECTION_STATE_SHAPE.upstream,
 )
 
+# onnxscript#2852 is the report of the package whose releases `affects` covers, and its
+# reproducer, nn.GRU(1, 32, batch_first=True), is the one measured here; pytorch/pytorch#189225
+# reports the same exporter output with nn.GRU(4, 8).
+
 ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET = KnownBug(
-    issue=f"{_PYTORCH}/issues/189225",
+    issue=ISSUE_ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET,
     summary=(
         "the dynamo ONNX exporter (torch.onnx.export(..., dynamo=True)) writes nn.GRU as an "
         "ONNX GRU with linear_before_reset=0, so onnxruntime computes another function "
-        "(microsoft/onnxscript#2852)"
+        "(also reported as pytorch/pytorch#189225)"
     ),
     affects=">=0.6,<0.7.1",
     package="onnxscript",
     measured=(
-        "torch 2.15.0, onnxruntime 1.32.0: nn.GRU(1, 32, batch_first=True) differs from eager "
+        "torch 2.15.0, onnxruntime 1.32.0: nn.GRU(1, 32, batch_first=True) (onnxscript#2852's "
+        "reproducer) differs from eager "
         "by 0.093-0.096 with onnxscript 0.6.0, 0.6.1, 0.6.2 and 0.7.0; agrees to 3e-8 with "
         "0.7.1 and 0.7.2 (0.5.7 cannot export with torch 2.15: no torch_2_11 API module)"
+    ),
+    upstream=(
+        "microsoft/onnxscript#2852 open in its last read copy (no fix pull request seen); "
+        "pytorch/pytorch#189225 closed"
     ),
 )
 
 DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED = KnownBug(
-    issue=f"{_PYTORCH}/issues/141184",
+    issue=ISSUE_DYNAMO_RNN_NOT_RESUMED,
     summary=(
         "torch.compile of a model with code before and after nn.RNN/LSTM/GRU compiles no "
         "graph at all: Dynamo cannot resume after the graph break at the recurrent layer and "
@@ -134,7 +190,10 @@ DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED = KnownBug(
     measured=(
         "0 compiled graphs for Linear -> 2-layer RNN/LSTM/GRU -> Linear on 2.2.2, 2.6.0, 2.8.0, "
         "2.9.1, 2.10.0, 2.11.0 and 2.14.1 (torch._dynamo.explain: 0 graphs, -1 graph breaks); "
-        "2 graphs (before and after the layer) on 2.15.0"
+        "2 graphs (before and after the layer) on 2.15.0 (correct on 2.15.0, measured here)"
+    ),
+    upstream=(
+        "open; its fix, pull request pytorch/pytorch#186614, is open: no thread shows a fix landing"
     ),
 )
 
@@ -144,23 +203,29 @@ DYNAMO_RNN_GRAPH_BREAK_NOT_RESUMED = KnownBug(
 # (LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS also in specs/seeds/test_003_...py).
 
 LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS = KnownBug(
-    issue=f"{_PYTORCH}/issues/114874",
+    issue=ISSUE_LSTM_WITHOUT_STATE_UNCHECKED,
     summary=(
         "nn.LSTM called without (h_0, c_0) skips its input checks: input with the wrong number "
         "of features returns an output shaped as if it were valid, and float64 input to a "
         "float32 LSTM fails in the matrix product (RuntimeError) instead of the dtype ValueError"
     ),
     affects=">=2.1,<2.3",
-    fixed_by=f"{_PYTORCH}/pull/115542",
+    fixed_by=PR_LSTM_WITHOUT_STATE_CHECKED,
     measured=(
         "2.1.2 and 2.2.2: nn.LSTM(4, 6)(torch.randn(3, 2, 5)) returns a (3, 2, 6) output and "
         "float64 input raises 'mat1 and mat2 must have the same dtype, but got Double and "
         "Float'; with an explicit state both checks run; 2.0.1 and 2.3.1 and later check both"
     ),
+    upstream="closed; pull request pytorch/pytorch#115542 fixes it (merge command January 2024)",
 )
 
+# No issue or pull request reports the zero-length LSTM of 2.0 or the change that ended it in 2.1:
+# the record names its cause, pull request #91158, which routed the CPU LSTM through oneDNN in
+# 2.0 and says nothing of zero-length sequences. Related, open since 2021: pytorch/pytorch#50192
+# ("GRU and LSTM fail for seq_len = 0").
+
 ONEDNN_LSTM_ACCEPTS_A_ZERO_LENGTH_SEQUENCE = KnownBug(
-    issue=f"{_PYTORCH}/pull/91158",  # the cause (oneDNN LSTM on CPU, new in 2.0); no issue found
+    issue=PR_ONEDNN_LSTM,
     summary=(
         "nn.LSTM on CPU in float32 (the oneDNN path) returns an empty output for a sequence "
         "of length 0 instead of raising 'Expected sequence length to be larger than 0'"
@@ -171,20 +236,28 @@ ONEDNN_LSTM_ACCEPTS_A_ZERO_LENGTH_SEQUENCE = KnownBug(
         "torch._C._set_mkldnn_enabled(False) it raises; nn.RNN and nn.GRU raise; 2.1.2 and "
         "later raise for the LSTM too"
     ),
+    upstream=(
+        "no thread reports it; pull request pytorch/pytorch#91158 is its cause, and no thread "
+        "names the change that ended it"
+    ),
 )
 
 RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS = KnownBug(
-    issue=f"{_PYTORCH}/issues/114617",
+    issue=ISSUE_RNN_ARGUMENT_ORDER,
     summary=(
         "nn.RNN's 4th positional argument goes to bias, not to nonlinearity as documented: "
         "nn.RNN(4, 6, 1, 'sigmoid') builds a tanh RNN with bias='sigmoid' that fails only "
         "at its first forward"
     ),
     affects="<2.3",
-    fixed_by=f"{_PYTORCH}/pull/120234",
+    fixed_by=PR_RNN_NONLINEARITY_ARGUMENT,
     measured=(
         "2.0.1, 2.1.2 and 2.2.2 build it (nonlinearity 'tanh', bias 'sigmoid'); 2.3.1 and "
         "later raise ValueError \"Unknown nonlinearity 'sigmoid'\""
+    ),
+    upstream=(
+        "open in its last read copy, although pull request pytorch/pytorch#120234 (merge "
+        "command February 2024) says it fixes it"
     ),
 )
 
@@ -193,7 +266,7 @@ RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS = KnownBug(
 # running torch 2.0.1 to 2.15.0. Its facts are in specs/pytorch/test_packed_sequences.py.
 
 LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS = KnownBug(
-    issue=f"{_PYTORCH}/issues/195803",
+    issue=ISSUE_LSTM_PACKED_UNCHECKED,
     summary=(
         "nn.LSTM given a PackedSequence skips check_forward_args: packed input with the wrong "
         "number of features fails inside the matrix product ('mat1 and mat2 shapes cannot be "
@@ -208,14 +281,15 @@ LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS = KnownBug(
         "2.3.1, 2.4.1, 2.6.0, 2.10.0, 2.11.0 and 2.15.0; 2.0.1 raises 'input.size(-1) must be "
         "equal to input_size. Expected 4, got 5', as nn.RNN and nn.GRU do on every release"
     ),
+    upstream="open (labelled enhancement); its fix, pull request pytorch/pytorch#195805, is open",
 )
 
 
-# The torch.export-based ONNX exporter of torch 2.5 and nn.LSTM, found by running 2.5.1 and 2.6.0
-# . Its fact is in specs/deployment/test_onnx.py.
+# The torch.export-based ONNX exporter of torch 2.5 and nn.LSTM, found by running 2.5.1 and
+# 2.6.0. Its fact is in specs/deployment/test_onnx.py.
 
 ONNX_DYNAMO_LSTM_STATE_SQUEEZE = KnownBug(
-    issue=f"{_PYTORCH}/issues/151200",
+    issue=ISSUE_EXPORT_LSTM_STATE_SHAPE,
     summary=(
         "torch.onnx.export(..., dynamo=True) of nn.LSTM writes a model onnxruntime refuses to "
         "load ('[ShapeInferenceError] Dimension of input 1 must be 1' on a Squeeze): the "
@@ -228,6 +302,10 @@ ONNX_DYNAMO_LSTM_STATE_SQUEEZE = KnownBug(
         "(h_0, c_0) (1 or 2 layers, bidirectional or not, batch_first or not) is refused; "
         "nn.RNN and nn.GRU, and an LSTM given (h_0, c_0), agree with eager to 2e-7; 2.6.0 "
         "and later export the LSTM correctly (2.4 has no torch.export-based ONNX exporter)"
+    ),
+    upstream=(
+        "no ONNX thread found; pytorch/pytorch#151200 (open in its last read copy) reports "
+        "the cause, the Python one_layer_lstm's squeeze"
     ),
 )
 

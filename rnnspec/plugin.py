@@ -282,7 +282,9 @@ def bug_record(bug: KnownBug) -> dict[str, Any]:
         "affects": bug.affects,
         "package": bug.package,
         "fixed_by": bug.fixed_by,
+        "kind": bug.kind,
         "measured": bug.measured,
+        "upstream": bug.upstream,
         "crash": bug.crash,
         "holds": bug.holds_here(),
     }

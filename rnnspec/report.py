@@ -155,16 +155,18 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
             "",
             f"## Known bugs that hold for torch {torch}",
             "",
-            "Each fact states PyTorch's promise; these releases break it as the issue says.",
+            "Each fact states PyTorch's promise; these releases break it as the upstream thread "
+            "(an issue, or a pull request where no issue reports it) says.",
             "",
         ]
         lines += table(
-            ("issue", "summary", "affected releases", "fact", "result"),
+            ("thread", "summary", "affected releases", "upstream", "fact", "result"),
             [
                 (
                     f"[{b['number']}]({b['issue']})",
                     b["summary"],
                     f"{b['package']} {b['affects']}",
+                    b.get("upstream") or "",
                     ", ".join(f"`{f['id']}`" for f in b["facts"]),
                     ", ".join(sorted({f["outcome"] for f in b["facts"]})),
                 )

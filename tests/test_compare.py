@@ -321,7 +321,7 @@ def test_lines_name_the_fact_the_transition_the_source_and_the_explanation() -> 
         "t.py::test_bug_shipped": f"t.py::test_bug_shipped: passed -> known_bug ({SOURCE}); "
         f"known bug shipped: pytorch/pytorch#98499 ({BUG['summary']})",
         "t.py::test_bug_fixed": f"t.py::test_bug_fixed: known_bug -> passed ({SOURCE}); "
-        f"fixes pytorch/pytorch#98499 ({BUG['summary']})",
+        f"the known bug no longer holds here: pytorch/pytorch#98499 ({BUG['summary']})",
         "t.py::test_boundary": f"t.py::test_boundary: before 2.11 -> from 2.11 ({SOURCE}); "
         "boundary torch 2.11",
         "t.py::test_accuracy": f"t.py::test_accuracy: accuracy=96.86 -> accuracy=95.0 ({SOURCE}); "

@@ -1,9 +1,11 @@
 """torch.export of recurrent models: whether each exports, and the exported program equals eager.
 
 `torch.export.export(module, args)` traces a module into an ExportedProgram whose
-`.module()` computes what the module computed for inputs of the traced shapes. The
-recurrent layers failed to export on some releases (pytorch/pytorch#120626, fixed by
-#163809): the ledger entry EXPORT_RNN_ATTRIBUTE_ASSIGNMENT names them. On 2.1-2.3 a
+`.module()` computes what the module computed for inputs of the traced shapes. A bare
+recurrent layer fails to export on 2.8 and 2.9 (measured): non-strict export's attribute
+check raises ValueError at its _flat_weights. No issue reports it; pytorch/pytorch pull
+#163809, which turns the error into a warning (2.10 exports, measured), describes it: the
+ledger entry EXPORT_RNN_ATTRIBUTE_ASSIGNMENT names it. On 2.1-2.3 a
 batched LSTM with projections (on 2.3 any batched LSTM) exports, but its program returns
 final states of the wrong shape (EXPORT_LSTM_PROJECTION_STATE_SHAPE, EXPORT_LSTM_STATE_SHAPE).
 Packed input is not part of the grid here: a PackedSequence's batch sizes are data, which

@@ -134,7 +134,8 @@ def test_dynamo_exported_lstm_matches_eager(case: Case, tmp_path: Path, known_bu
         observe("max_abs_error_vs_eager", error, tolerance=1e-5)
 
 
-# The model of pytorch/pytorch#189225, and the grid's GRU setting.
+# The reproducer of microsoft/onnxscript#2852, nn.GRU(1, 32, batch_first=True) (the report
+# pytorch/pytorch#189225 reproduces the same bug with nn.GRU(4, 8)), and the grid's GRU setting.
 GRU_CASES = [
     pytest.param(
         Case(record("GRU"), record("GRU").settings(input_size=1, hidden_size=32, batch_first=True)),

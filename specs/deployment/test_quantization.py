@@ -5,8 +5,9 @@ those children of `model` by versions with int8 weights, quantizing activations 
 the fly. Seed 004's LSTM, trained on MNIST, must keep its accuracy within one
 percentage point. The quantized layers take batched input only (2.15.0: "input must have
 3 dimensions, got 2" for an unbatched sequence), so the grid here has no unbatched case.
-torch.ao.quantization is deprecated (pytorch/pytorch#153892): the
-warning is recorded, and whether it names quantize_dynamic is an observation.
+torch.ao.quantization is deprecated (pytorch/pytorch pull #153892 added the
+warning): the warning is recorded, and whether it names quantize_dynamic is an
+observation.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from rnnspec.modules import record
-from rnnspec.sources import DOCS_QUANTIZE_DYNAMIC, ISSUE_QUANTIZATION_DEPRECATED
+from rnnspec.sources import DOCS_QUANTIZE_DYNAMIC, PR_QUANTIZATION_DEPRECATED
 from specs.conftest import TRAINED_LSTM
 from specs.deployment.cases import Case, assert_same_results, grid_cases
 
@@ -73,7 +74,7 @@ def test_dynamically_quantized_layer_stays_close_to_float(case: Case, observe) -
     observe("max_abs_error_vs_float", error, tolerance=0.01)
 
 
-@pytest.mark.fact(ISSUE_QUANTIZATION_DEPRECATED, since="2.8")
+@pytest.mark.fact(PR_QUANTIZATION_DEPRECATED, since="2.8")
 def test_quantize_dynamic_warns_that_torch_ao_quantization_is_deprecated(observe) -> None:
     """From torch 2.8 `quantize_dynamic` warns (DeprecationWarning) that torch.ao.quantization
     is deprecated; before 2.8 it does not.

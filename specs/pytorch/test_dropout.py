@@ -11,10 +11,16 @@ entirely, so layer 1 reads zeros, and the whole module's output must equal a
 1-layer module holding layer 1's weights run on a zero input. Layer 0 itself
 is untouched: its final state equals a 1-layer module with layer 0's weights
 run on x.
+
+For 0 < p < 1 the Dropout layer is nn.Dropout's (DOCS_DROPOUT): each element is
+zeroed with probability p and the others are scaled by 1/(1-p). Layer 1 is then
+set to read its input one element at a time, so that each element of the
+output shows whether the element under it was dropped or kept.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pytest
@@ -22,7 +28,7 @@ import torch
 from torch import nn
 
 from rnnspec.modules import LAYERS, ModuleInfo, grid_params, params, settings_of
-from rnnspec.sources import DOCS_GRU, DOCS_LSTM, DOCS_RNN
+from rnnspec.sources import DOCS_DROPOUT, DOCS_GRU, DOCS_LSTM, DOCS_RNN
 from rnnspec.testing import (
     assert_results_close,
     cuda_copy,
@@ -93,6 +99,96 @@ def test_dropout_one_zeroes_the_input_of_layer_two_and_nothing_else(info, direct
     ):
         torch.testing.assert_close(stacked[:directions], first)  # layer 0: untouched
         torch.testing.assert_close(stacked[directions:], second)  # layer 1: read zeros
+
+
+# Inter-layer dropout at 0 < p < 1, element by element (test_inter_layer_dropout_...).
+DROPOUT_P = [pytest.param(0.3, id="p-0.3"), pytest.param(0.6, id="p-0.6")]
+SIGMAS = 5  # the bound on the dropped share: a correct module fails it with probability ~6e-7
+DECISIVE = 1e-3  # an element counts where its dropped and kept outputs differ by more than this
+MATCH = 1e-9  # float64: an output element equals its dropped (or kept) value within this
+MIN_COUNTED = 4000  # fewer counted elements would make the binomial bound too loose
+SHUT = -1e4  # a gate bias that makes sigmoid exactly 0 in float64
+
+
+def read_elementwise(module: nn.RNNBase) -> None:
+    """Set layer 1 of a 2-layer unidirectional module so that its output at (t, n, j) depends on
+    its input at (t, n, j) alone, one to one: identity input weights for every gate, no
+    recurrent weights, no biases, the forget gate (LSTM) or update gate (GRU) shut so that no
+    state carries over from step to step, and an identity projection (proj_size).
+
+    Layer 1 then computes tanh(x) (RNN, GRU), relu(x) (RNN-relu) or
+    sigmoid(x) * tanh(sigmoid(x) * tanh(x)) (LSTM) of each element x it reads.
+    """
+    hidden = module.hidden_size
+    with torch.no_grad():
+        for name, parameter in module.named_parameters():
+            if not name.endswith("_l1"):
+                continue
+            if name.startswith("weight_ih"):  # (gates * hidden, width): one eye per gate
+                gates = parameter.shape[0] // hidden
+                eye = torch.eye(hidden, parameter.shape[1], dtype=parameter.dtype)
+                parameter.copy_(eye.repeat(gates, 1))
+            elif name.startswith("weight_hr"):  # (proj_size, hidden)
+                parameter.copy_(torch.eye(*parameter.shape, dtype=parameter.dtype))
+            else:  # weight_hh, bias_ih, bias_hh
+                parameter.zero_()
+        if isinstance(module, (nn.LSTM, nn.GRU)):  # gate 1 is LSTM's f and GRU's z
+            module.bias_ih_l1[hidden : 2 * hidden] = SHUT
+
+
+@pytest.mark.fact(DOCS_DROPOUT)
+@pytest.mark.parametrize("p", DROPOUT_P)
+@pytest.mark.parametrize("info", MODULES)
+def test_inter_layer_dropout_zeroes_a_share_p_and_scales_the_rest_by_one_over_one_minus_p(info, p):
+    """In training mode with 0 < dropout=p < 1 and 2 layers, layer 1 reads layer 0's output with
+    a share p of its elements zeroed (within 5 binomial standard deviations of the elements
+    counted) and every other element multiplied by exactly 1/(1-p) (float64, within 1e-9).
+
+    The module pages: dropout "introduces a Dropout layer on the outputs of each
+    RNN layer except the last layer, with dropout probability equal to dropout";
+    nn.Dropout's page: the zeroed elements are "sampled from a Bernoulli
+    distribution" and "the outputs are scaled by a factor of 1/(1-p) during
+    training". Layer 1 is set to read element by element (read_elementwise), so
+    each output element equals layer 1's response either to 0 or to layer 0's
+    element times 1/(1-p) (a hand-built stack gives both); elements where those
+    two responses are closer than 1e-3 (relu of a negative value, values near 0)
+    are not counted, a choice that does not depend on the mask. The bound holds
+    for any seed (a correct module fails it with probability about 6e-7). Red if
+    the kept elements were scaled by anything else (1, or 1/p), or dropped with
+    another probability (p/2, 1-p).
+    """
+    projection = {"proj_size": 16} if "proj_size" in info.options else {}
+    config = info.settings(
+        input_size=8, hidden_size=32, num_layers=2, seq_len=40, batch=16, **projection
+    )
+    module = info.build(config, dropout=p, dtype=torch.float64).train()
+    read_elementwise(module)
+    x = info.input(config, torch.float64)
+    with torch.no_grad():
+        output, _ = module(x)  # (40, 16, H_out): layer 1's response to what reached it
+        reached, _ = layer_as_module(module, 0)(x)  # layer 0's output before dropout
+        layer1 = layer_as_module(module, 1)
+        if_dropped, _ = layer1(torch.zeros_like(reached))
+        if_kept, _ = layer1(reached / (1 - p))
+
+    counted = (if_kept - if_dropped).abs() > DECISIVE
+    dropped = counted & torch.isclose(output, if_dropped, rtol=0, atol=MATCH)
+    kept = counted & ~dropped
+    total = int(counted.sum())
+    assert total >= MIN_COUNTED, f"only {total} elements can tell dropped from kept"
+    share = int(dropped.sum()) / total
+    bound = SIGMAS * math.sqrt(p * (1 - p) / total)
+    assert abs(share - p) <= bound, (
+        f"{share:.4f} of {total} elements of layer 0's output reached layer 1 as zeros; "
+        f"dropout={p} allows {p} ± {bound:.4f} ({SIGMAS} binomial standard deviations)"
+    )
+    torch.testing.assert_close(
+        output[kept],
+        if_kept[kept],
+        rtol=0,
+        atol=MATCH,
+        msg=lambda m: f"elements not dropped did not reach layer 1 scaled by 1/(1-p): {m}",
+    )
 
 
 @pytest.mark.fact(DOCS_GRU)

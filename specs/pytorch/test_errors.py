@@ -22,7 +22,8 @@ Release boundaries, each found by running the releases on both sides of it
   #166946); input_size must be an int > 0 (PR_RNN_INPUT_SIZE_CHECK, #166302);
   bias and batch_first must be bools (PR_RNN_ARGUMENT_TYPES, #166980).
 
-Regressions PyTorch shipped and later fixed are known bugs (rnnspec.ledger),
+Regressions PyTorch shipped that later releases no longer have (measured) are
+known bugs (rnnspec.ledger),
 each carried only by the module it affects: nn.LSTM without (h_0, c_0) skips
 its feature-size and dtype checks on 2.1-2.2 (LSTM_WITHOUT_STATE_SKIPS_INPUT_CHECKS,
 pytorch/pytorch#114874); the CPU oneDNN LSTM of 2.0 accepts a zero-length
@@ -353,7 +354,8 @@ def test_lstm_zero_length_sequence_raises_but_an_empty_batch_does_not(known_bug,
     sequence length to be larger than 0 in RNN") and runs a batch of 0 sequences.
 
     Known bug on 2.0: the CPU float32 LSTM, which 2.0 runs through oneDNN
-    (pytorch/pytorch pull #91158), skips the check and returns an empty output.
+    (pytorch/pytorch pull #91158, the cause; no thread reports the bug or names the
+    2.1 change that ended it), skips the check and returns an empty output.
     """
     lstm = make(LSTM)
     assert_empty_batch_runs(LSTM, lstm)
@@ -449,9 +451,9 @@ def test_rnn_takes_nonlinearity_as_its_fourth_positional_argument(known_bug, obs
     "relu") is a ReLU RNN, and nn.RNN(4, 6, 1, "sigmoid") raises ValueError ("Unknown
     nonlinearity 'sigmoid'") at construction.
 
-    Known bug up to 2.2 (pytorch/pytorch#114617, fixed in 2.3 by #120234): the
-    4th positional argument went to bias, so "sigmoid" built a tanh RNN that
-    failed only at its first forward.
+    Known bug up to 2.2 (pytorch/pytorch#114617, still open upstream; pull #120234,
+    which says it fixes it, is in 2.3, measured): the 4th positional argument went
+    to bias, so "sigmoid" built a tanh RNN that failed only at its first forward.
     """
     with known_bug.expected(match=r"built a module with nonlinearity 'tanh'"):
         relu = nn.RNN(FEATURES, HIDDEN, 1, "relu")
@@ -564,9 +566,11 @@ def test_a_bool_hidden_size_slips_past_the_int_check():
     """hidden_size=True passes the int check (bool is a subclass of int): nn.LSTM and nn.GRU build a
     hidden size 1 layer, while nn.RNN fails later, inside torch.empty(), with a TypeError.
 
-    Known limitation, pytorch/pytorch issue #105631; the same in torch 2.0.1
-    through 2.15.0. Red, usefully, on the release that starts rejecting bools:
-    update this fact then.
+    Known limitation, pytorch/pytorch issue #136937 (open: nn.RNN's TypeError from
+    torch.empty()); the earlier #105631 reported the same bool for nn.LSTM and was
+    closed by pull #105659, whose isinstance(hidden_size, int) check lets bools
+    through. The same in torch 2.0.1 through 2.15.0 (measured). Red, usefully, on
+    the release that starts rejecting bools: update this fact then.
     """
     lstm, gru = nn.LSTM(FEATURES, True), nn.GRU(FEATURES, True)
     assert tuple(lstm.weight_hh_l0.shape) == (4, 1)
