@@ -429,7 +429,9 @@ def known_crash(how: dict[str, Any], meta: dict[str, Any] | None) -> dict[str, A
 
 
 def terminate_as_interrupt(signum: int, frame: Any) -> None:
-    """SIGTERM: end the run the way Ctrl-C does, so the report is still written."""
+    """SIGTERM: end the run the way Ctrl-C does, so the report is still written. Once: a
+    second SIGTERM must not break off the writing of the report (SIGKILL still ends it)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt(f"{signal_name(signum)} received")
 
 
