@@ -24,6 +24,56 @@ record of rnnspec.sources, with its kind and title. Each record's fact:
     RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS      specs/pytorch/test_errors.py
     LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS        specs/pytorch/test_packed_sequences.py
     ONNX_DYNAMO_LSTM_STATE_SQUEEZE              specs/deployment/test_onnx.py
+    ONEDNN_LSTM_DOUBLE_BACKWARD                 specs/pytorch/test_gradients.py
+    CELL_STATE_RANK_UNCHECKED                   specs/pytorch/test_known_bugs.py
+    LSTM_CELL_BARE_TENSOR_STATE_SEGFAULT        specs/pytorch/test_known_bugs.py
+    PACKED_LSTM_CELL_STATE_LAYERS_UNCHECKED     specs/pytorch/test_known_bugs.py
+    VMAP_RNN_NO_BATCHING_RULE                   specs/pytorch/test_func.py
+    QUANTIZED_LSTM_PROJECTION_FAILS             specs/deployment/test_quantization.py
+    QUANTIZABLE_LSTM_BIDIRECTIONAL_LAYERS       specs/deployment/test_quantization.py
+    EXPORT_LSTM_DYNAMIC_TIME, EXPORT_GRU_DYNAMIC_TIME   specs/deployment/test_export.py
+
+How the ledger is kept current: the upstream sweep
+--------------------------------------------------
+The entries from ONEDNN_LSTM_DOUBLE_BACKWARD on come from a sweep of the upstream tracker in
+December 2026 (issue 16); its notes, with every query, every thread read and its state, are
+docs/sweep/2026-12-upstream-sweep.md.
+
+- Searched: pytorch/pytorch issues and pull requests, open and closed, 2023 (the 2.0 cycle)
+  to 2026-12, plus microsoft/onnxscript and pytorch/executorch threads they link; 75 queries
+  in the stored thread corpus, one per area and symptom: nn.RNN/LSTM/GRU and the three
+  cells (bad-input crashes, shape and dtype checks, argument validation), torch.nn.utils.rnn
+  (pack_padded_sequence, pad_packed_sequence, pad_sequence, unpad_sequence, unpack_sequence,
+  PackedSequence) and the aten/_VF entry points, autograd (double backward), bfloat16 and
+  autocast on the CPU, torch.compile (allow_rnn, graph breaks, Inductor), torch.export
+  (static and dynamic shapes, packed input), both ONNX exporters, dynamic and static
+  quantization, TorchScript, torch.func (vmap, jacrev), parametrizations, state_dict and
+  serialization. Each query named the module and the symptom ("segmentation fault",
+  "wrong result", "not implemented", "Constraints violated"), not a release.
+- Reproduced: every CPU candidate runs in docs/sweep/reproduce.py, one child interpreter
+  each, on all 16 releases (`uv run --isolated --no-project --with torch==VER ...`, the
+  command is in its docstring); a candidate became a fact where the documentation promises
+  the behaviour it breaks, and a ledger entry with the releases it was measured on.
+- Rejected, with the reason (the notes' table has each thread): CUDA- or XPU-only reports
+  (pytorch/pytorch#120626, #123089, #116925, #175830, #158131, #173944, #171284); performance
+  (#140845, #151037, #111082); feature requests or intentional graph breaks already facts
+  (#116858, #167275, #158007, #149909, #91439); fuzzer calls of private ops with nonsense
+  arguments (#94122, #94668, #94808, #143484, #143485, and the private aten.lstm.data of
+  #173946, kept only through the public path); threads before 2.0 (TorchScript, the legacy
+  ONNX exporter, dynamic quantization of 2019-2022); a retracted report (#145073); and what
+  reproduced as correct on every release: a PackedSequence with increasing batch_sizes
+  raises RuntimeError (#169213 reports a bad free under ASan), double backward on 2.1+,
+  a parametrized weight trains (#65688 is still open but no release shows it), bfloat16
+  LSTM on this AVX-512 CPU (#88136), torch.compile(allow_rnn) state shapes (#130791), and
+  pad_sequence(padding_side="left") under torch.compile (pull requests #179300/#179359).
+  pack_padded_sequence accepting lengths longer than the time axis (#146744) is not refused
+  by any release, but no page promises the refusal; it is not a fact.
+
+To repeat it for a new release: run the same queries restricted to threads opened or
+updated since the last sweep's date (docs/sweep/ records it), add each new CPU candidate to
+docs/sweep/reproduce.py, run it on the new release and its predecessor, and turn each
+reproduced candidate into a fact and an entry here; `rnnspec matrix --torch NEW` then shows
+which older entries no longer hold ("fixed in").
 """
 
 from __future__ import annotations
@@ -31,16 +81,26 @@ from __future__ import annotations
 from rnnspec.bugs import KnownBug
 from rnnspec.sources import (
     ISSUE_DYNAMO_RNN_NOT_RESUMED,
+    ISSUE_EXPORT_DYNAMIC_LSTM,
+    ISSUE_EXPORT_DYNAMIC_RNN,
     ISSUE_EXPORT_LSTM_STATE_SHAPE,
+    ISSUE_GRU_CELL_STATE_RANK,
+    ISSUE_LSTM_CELL_BARE_STATE,
     ISSUE_LSTM_CELL_SEGFAULT,
+    ISSUE_LSTM_DATA_STATE_LAYERS,
     ISSUE_LSTM_PACKED_UNCHECKED,
     ISSUE_LSTM_WITHOUT_STATE_UNCHECKED,
     ISSUE_ONNXSCRIPT_GRU_LINEAR_BEFORE_RESET,
+    ISSUE_QUANTIZABLE_LSTM_BIDIRECTIONAL,
+    ISSUE_QUANTIZED_LSTM_PROJECTION,
     ISSUE_RNN_ARGUMENT_ORDER,
     ISSUE_UNPAD_SEQUENCE_IN_PLACE,
+    ISSUE_VMAP_GRU,
+    PR_CELL_STATE_RANK_CHECK,
     PR_EXPORT_ATTRIBUTE_ASSIGNMENT_WARNING,
     PR_LSTM_WITHOUT_STATE_CHECKED,
     PR_ONEDNN_LSTM,
+    PR_ONEDNN_LSTM_DOUBLE_BACKWARD,
     PR_RNN_NONLINEARITY_ARGUMENT,
 )
 
@@ -309,6 +369,173 @@ ONNX_DYNAMO_LSTM_STATE_SQUEEZE = KnownBug(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# Found by the issue 16 sweep (docs/sweep/2026-12-upstream-sweep.md) and reproduced on every
+# release from 2.0.1 to 2.15.0 with docs/sweep/reproduce.py.
+
+ONEDNN_LSTM_DOUBLE_BACKWARD = KnownBug(
+    issue=PR_ONEDNN_LSTM_DOUBLE_BACKWARD,
+    summary=(
+        "a second derivative (create_graph=True) through nn.LSTM in float32 on the CPU, the "
+        "oneDNN path new in 2.0, raises RuntimeError 'derivative for "
+        "mkldnn_rnn_layer_backward is not implemented'"
+    ),
+    affects="<2.1",
+    fixed_by=PR_ONEDNN_LSTM_DOUBLE_BACKWARD,
+    measured=(
+        "nn.LSTM(4, 6) in float32 on the CPU, input (5, 3, 4): 2.0.1 raises 'derivative for "
+        "mkldnn_rnn_layer_backward is not implemented' at the second torch.autograd.grad; "
+        "2.1.2 to 2.15.0 compute it (every release run)"
+    ),
+    upstream=(
+        "the pull request says it fixes pytorch/pytorch#99413 (not read here) by making "
+        "mkldnn_rnn_layer_backward differentiable; closed 2023-05, in the 2.1 cycle"
+    ),
+)
+
+CELL_STATE_RANK_UNCHECKED = KnownBug(
+    issue=ISSUE_GRU_CELL_STATE_RANK,
+    summary=(
+        "nn.RNNCell, nn.GRUCell and nn.LSTMCell accept a hidden state of more than two "
+        "dimensions: nn.RNNCell returns a 5-D 'state', nn.GRUCell fails in a corrupted "
+        "dispatcher (NotImplementedError for 'TESTING_ONLY_GenericWrapper'), nn.LSTMCell "
+        "reads out of bounds and kills the process (SIGSEGV)"
+    ),
+    affects="<2.1",
+    fixed_by=PR_CELL_STATE_RANK_CHECK,
+    measured=(
+        "input (1, 1) with a state (1, 1, 5, 127, 1): on 2.0.1 nn.RNNCell returns a state of "
+        "that shape, nn.GRUCell raises NotImplementedError ('Could not run aten::add_.Tensor "
+        "with arguments from the TESTING_ONLY_GenericWrapper backend') and nn.LSTMCell is "
+        "killed by SIGSEGV; 2.1.2 to 2.15.0 raise ValueError 'Expected hidden to be 1D or 2D, "
+        "got 5D instead' (hx[0] for nn.LSTMCell)"
+    ),
+    upstream=(
+        "closed; pull request pytorch/pytorch#107223 says 'Fixes #106769' (nn.GRUCell, "
+        "nn.RNNCell) and pytorch/pytorch#107380 adds the nn.LSTMCell check, both merged in "
+        "2023-08, in the 2.1 cycle"
+    ),
+)
+
+LSTM_CELL_BARE_TENSOR_STATE_SEGFAULT = KnownBug(
+    issue=ISSUE_LSTM_CELL_BARE_STATE,
+    summary=(
+        "nn.LSTMCell given one 3-D tensor where the pair (h_0, c_0) belongs unpacks its first "
+        "dimension as the pair, hands the native cell a 3-D state and kills the process "
+        "(SIGSEGV) instead of raising"
+    ),
+    affects="<2.15",
+    measured=(
+        "nn.LSTMCell(3, 3) with input (3,) and state zeros(2, 3, 3): SIGSEGV on every release "
+        "from 2.0.1 to 2.14.1; 2.15.0 raises RuntimeError 'Expected 2D hidden0 (batch x "
+        "hidden_size), but got 3D tensor', the native check that also ends "
+        "LSTM_CELL_UNBATCHED_INPUT_SEGFAULT (correct on 2.15.0, measured here)"
+    ),
+    upstream=(
+        "open; fix pull requests pytorch/pytorch#193883 and pytorch/pytorch#194064 open when read"
+    ),
+)
+
+PACKED_LSTM_CELL_STATE_LAYERS_UNCHECKED = KnownBug(
+    issue=ISSUE_LSTM_DATA_STATE_LAYERS,
+    summary=(
+        "nn.LSTM given a PackedSequence does not check c_0 against num_layers: a c_0 one layer "
+        "short is read past its end (a result with no error, or SIGSEGV) and one layer over is "
+        "silently cut"
+    ),
+    affects=">=2.1",
+    measured=(
+        "nn.LSTM(8, 8) on pack_padded_sequence(randn(5, 2, 8), [5, 3]): with 3 layers and a "
+        "2-layer c_0, (h_n, c_n) of 3 layers and no error on 2.1.2 and 2.2.2, SIGSEGV from "
+        "2.3.1 to 2.15.0; with 2 layers and a 3-layer c_0, no error on 2.1.2 to 2.15.0; "
+        "2.0.1 raises 'Expected hidden[1] size (3, 2, 8), got [2, 2, 8]' for both"
+    ),
+    upstream=(
+        "the issue (open) reports the missing layer check of aten.lstm.data on the CPU, which "
+        "nn.LSTM reaches with packed input because it skips check_forward_args there "
+        "(pytorch/pytorch#195803); fix pull request pytorch/pytorch#193911 open when read"
+    ),
+)
+
+VMAP_RNN_NO_BATCHING_RULE = KnownBug(
+    issue=ISSUE_VMAP_GRU,
+    summary=(
+        "torch.func.vmap over nn.RNN, nn.LSTM or nn.GRU raises RuntimeError 'Batching rule "
+        "not implemented for aten::gru.input. We could not generate a fallback.'"
+    ),
+    affects=">=2.0",
+    measured=(
+        "vmap over 4 unbatched (5, 10) sequences of nn.GRU(10, 2) and nn.LSTM(10, 2): the "
+        "RuntimeError on every release from 2.0.1 to 2.15.0 (aten::gru.input, aten::lstm.input)"
+    ),
+    upstream="open, as is pytorch/pytorch#105982 (vmap over stacked LSTM ensembles)",
+)
+
+QUANTIZED_LSTM_PROJECTION_FAILS = KnownBug(
+    issue=ISSUE_QUANTIZED_LSTM_PROJECTION,
+    summary=(
+        "quantize_dynamic converts an nn.LSTM with proj_size > 0 into a module whose forward "
+        "raises RuntimeError 'The number of rows in the packB should be equal to K: 24'"
+    ),
+    affects=">=2.0",
+    measured=(
+        "nn.LSTM(12, 24, proj_size=8) quantized with qint8, input (10, 2, 12): the RuntimeError "
+        "on every release from 2.0.1 to 2.15.0"
+    ),
+    upstream="open (reported on 1.11)",
+)
+
+QUANTIZABLE_LSTM_BIDIRECTIONAL_LAYERS = KnownBug(
+    issue=ISSUE_QUANTIZABLE_LSTM_BIDIRECTIONAL,
+    summary=(
+        "torch.ao.nn.quantizable.LSTM with num_layers > 1 and bidirectional=True builds its "
+        "later layers to read hidden_size features instead of 2 * hidden_size, and its "
+        "forward raises 'mat1 and mat2 shapes cannot be multiplied (2x6 and 3x12)'"
+    ),
+    affects=">=2.0",
+    measured=(
+        "torch.ao.nn.quantizable.LSTM(4, 3, num_layers=2, bidirectional=True) on (5, 2, 4): "
+        "the RuntimeError on every release from 2.0.1 to 2.15.0 (built by from_float from an "
+        "nn.LSTM it runs, within 4e-3 of float)"
+    ),
+    upstream="open (reported on 1.11)",
+)
+
+EXPORT_LSTM_DYNAMIC_TIME = KnownBug(
+    issue=ISSUE_EXPORT_DYNAMIC_LSTM,
+    summary=(
+        "torch.export.export of nn.LSTM with a dynamic time axis (dynamic_shapes with a "
+        "torch.export.Dim) specialises the axis to the traced length and raises UserError "
+        "'Constraints violated (time)!'"
+    ),
+    affects=">=2.3",
+    measured=(
+        "nn.LSTM(8, 16, batch_first=True) held as a child, traced on (2, 11, 8) with the time "
+        "axis a Dim(min=2, max=3000): 2.2.2 exports, and the program runs 7 steps as eager "
+        "does; every release from 2.3.1 to 2.15.0 raises the UserError (2.0 and 2.1 have no "
+        "torch.export.Dim)"
+    ),
+    upstream=(
+        "open, as is pytorch/pytorch#126339 (RNN/GRU/LSTM with a dynamic batch or time axis)"
+    ),
+)
+
+EXPORT_GRU_DYNAMIC_TIME = KnownBug(
+    issue=ISSUE_EXPORT_DYNAMIC_RNN,
+    summary=(
+        "torch.export.export of nn.GRU with a dynamic time axis (dynamic_shapes with a "
+        "torch.export.Dim) specialises the axis to the traced length and raises UserError "
+        "'Constraints violated (time)!'"
+    ),
+    affects=">=2.2",
+    measured=(
+        "nn.GRU(8, 16, batch_first=True), and nn.GRU(39, 16, 2, batch_first=True), held as a "
+        "child, traced on 11 steps with the time axis a Dim(min=2, max=3000): the UserError "
+        "on every release from 2.2.2 to 2.15.0 (2.0 and 2.1 have no torch.export.Dim)"
+    ),
+    upstream="open; it points to pytorch/pytorch#115092 (the same for nn.LSTM), also open",
+)
+
 LEDGER: tuple[KnownBug, ...] = (
     UNPAD_SEQUENCE_TRANSPOSES_INPUT,
     LSTM_CELL_UNBATCHED_INPUT_SEGFAULT,
@@ -322,4 +549,13 @@ LEDGER: tuple[KnownBug, ...] = (
     RNN_FOURTH_POSITIONAL_ARGUMENT_IS_BIAS,
     LSTM_PACKED_INPUT_SKIPS_INPUT_CHECKS,
     ONNX_DYNAMO_LSTM_STATE_SQUEEZE,
+    ONEDNN_LSTM_DOUBLE_BACKWARD,
+    CELL_STATE_RANK_UNCHECKED,
+    LSTM_CELL_BARE_TENSOR_STATE_SEGFAULT,
+    PACKED_LSTM_CELL_STATE_LAYERS_UNCHECKED,
+    VMAP_RNN_NO_BATCHING_RULE,
+    QUANTIZED_LSTM_PROJECTION_FAILS,
+    QUANTIZABLE_LSTM_BIDIRECTIONAL_LAYERS,
+    EXPORT_LSTM_DYNAMIC_TIME,
+    EXPORT_GRU_DYNAMIC_TIME,
 )

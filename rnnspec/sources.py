@@ -136,6 +136,9 @@ DOCS_SAVE_LOAD = _cite(
 DOCS_AUTOCAST = _cite(
     f"{_DOCS}/amp.html", DOCUMENTATION, "Automatic Mixed Precision package - torch.amp"
 )
+DOCS_AUTOGRAD = _cite(f"{_DOCS}/autograd.html", DOCUMENTATION, HEADING_NOT_READ)
+DOCS_VMAP = _api_page(_DOCS, "torch.func.vmap")
+DOCS_PARAMETRIZE = _api_page(_DOCS, "torch.nn.utils.parametrize.register_parametrization")
 DOCS_RANDOMNESS = _cite(f"{_DOCS}/notes/randomness.html", DOCUMENTATION, "Reproducibility")
 DOCS_CROSS_ENTROPY = _api_page(_DOCS, "torch.nn.CrossEntropyLoss")
 DOCS_ZERO_GRAD = _api_page(_DOCS, "torch.optim.Optimizer.zero_grad")
@@ -341,6 +344,69 @@ PR_LSTM_PACKED_CHECKED = _cite(
     f"{_PYTORCH}/pull/195805",
     PULL_REQUEST,
     "Align LSTM PackedSequence argument validation with dense inputs",
+)
+
+# The issue 16 sweep's reproduced bugs (docs/sweep/), in the ledger's order. Titles as read.
+PR_ONEDNN_LSTM_DOUBLE_BACKWARD = _cite(  # says it fixes #99413, which was not read
+    f"{_PYTORCH}/pull/100627",
+    PULL_REQUEST,
+    "Add differentiable mkldnn_rnn_layer_backward to support double backward of LSTM",
+)
+ISSUE_ONEDNN_LSTM_DOUBLE_BACKWARD = _cite(f"{_PYTORCH}/issues/99413", ISSUE, TITLE_NOT_SEEN)
+ISSUE_GRU_CELL_STATE_RANK = _cite(
+    f"{_PYTORCH}/issues/106769", ISSUE, "`torch.nn.GRUCell`: Segfault by heap buffer overflow"
+)
+PR_CELL_STATE_RANK_CHECK = _cite(  # GRUCell and RNNCell; "Fixes #106769"
+    f"{_PYTORCH}/pull/107223", PULL_REQUEST, "Add Some Checks about dim"
+)
+PR_LSTM_CELL_STATE_RANK_CHECK = _cite(
+    f"{_PYTORCH}/pull/107380", PULL_REQUEST, "add more check on LSTMCell"
+)
+ISSUE_LSTM_CELL_BARE_STATE = _cite(
+    f"{_PYTORCH}/issues/193823",
+    ISSUE,
+    "torch.nn.LSTMCell segfaults when given malformed hidden state input",
+)
+PR_LSTM_CELL_STATE_FORMAT = _cite(
+    f"{_PYTORCH}/pull/193883", PULL_REQUEST, "[NN] Validate LSTMCell hidden state format"
+)
+PR_CELL_STATE_VALIDATION = _cite(
+    f"{_PYTORCH}/pull/194064",
+    PULL_REQUEST,
+    "[NN] Validate hidden state inputs in RNNCell, LSTMCell, and GRUCell to prevent segfault",
+)
+ISSUE_LSTM_DATA_STATE_LAYERS = _cite(
+    f"{_PYTORCH}/issues/173946",
+    ISSUE,
+    "Segmentation fault in aten.lstm.data results if hx shapes are invalid (when running on CPU)",
+)
+PR_LSTM_STATE_LAYERS_CHECK = _cite(
+    f"{_PYTORCH}/pull/193911",
+    PULL_REQUEST,
+    "Validate that LSTM hidden and cell states have the same number of layers",
+)
+ISSUE_VMAP_GRU = _cite(
+    f"{_PYTORCH}/issues/134606",
+    ISSUE,
+    "VMAP over GRU: Batching rule not implemented for aten::gru.input",
+)
+ISSUE_VMAP_RNN = _cite(f"{_PYTORCH}/issues/105982", ISSUE, "vmap and rnn/lstm")
+ISSUE_QUANTIZED_LSTM_PROJECTION = _cite(
+    f"{_PYTORCH}/issues/74953", ISSUE, "LSTM quantization fails if proj_size > 0"
+)
+ISSUE_QUANTIZABLE_LSTM_BIDIRECTIONAL = _cite(
+    f"{_PYTORCH}/issues/89357",
+    ISSUE,
+    "Quantizable LSTM has different behavior than LSTM in bidirectional setting",
+)
+ISSUE_PARAMETRIZED_RNN_NOT_TRAINED = _cite(
+    f"{_PYTORCH}/issues/65688", ISSUE, "Parametrization silently disables RNN weight updates"
+)
+ISSUE_EXPORT_DYNAMIC_LSTM = _cite(
+    f"{_PYTORCH}/issues/115092", ISSUE, "[pt2] Unable to trace LSTM with dynamic shapes"
+)
+ISSUE_EXPORT_DYNAMIC_RNN = _cite(
+    f"{_PYTORCH}/issues/126339", ISSUE, "RNN/GRU/LSTM fail to export()/dynamo_export"
 )
 
 # pytest-xdist, which runs the suite (rnnspec.guard, conftest.py, README.md). #1386's title is

@@ -7,8 +7,11 @@ documented equations from rnnspec.reference.
 from __future__ import annotations
 
 import copy
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -136,3 +139,58 @@ def error_raised_by(
     except expected as error:
         return error
     raise AssertionError(f"{what(returned) if callable(what) else what} came back, no error")
+
+
+# Importing torch in a child on a loaded 2-core machine takes seconds; a child that neither
+# crashes nor finishes in five minutes is stuck.
+CHILD_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """How a snippet run in a child interpreter ended: its exit status and its output."""
+
+    returncode: int
+    stderr: str
+
+    @property
+    def ended(self) -> str:
+        """ "exit status N" or "killed by signal SIGSEGV (11)"."""
+        if self.returncode < 0:
+            return f"killed by signal {signal.Signals(-self.returncode).name} ({-self.returncode})"
+        return f"exit status {self.returncode}"
+
+    @property
+    def last_line(self) -> str:
+        """The last line the child wrote to stderr: a traceback's exception line."""
+        lines = self.stderr.strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+def run_in_child(code: str) -> ChildRun:
+    """Run `code` in a fresh interpreter (`sys.executable -c`), so that a crash it causes is an
+    observation of the fact, not the end of the run."""
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        check=False,
+    )
+    return ChildRun(child.returncode, child.stderr)
+
+
+def assert_child_raised(
+    child: ChildRun, types: tuple[str, ...], mentions: Callable[[str], bool], what: str
+) -> None:
+    """The child ended with a Python error of one of `types` (exit status 1, the traceback's
+    last line naming the type) whose message satisfies `mentions`; an AssertionError that
+    says how it ended otherwise (inside `known_bug.expected()`, the bug showing)."""
+    __tracebackhide__ = True
+    assert child.returncode == 1, (
+        f"{what}: the child was {child.ended}, not a Python error; stderr: {child.stderr[-300:]}"
+    )
+    assert child.last_line.startswith(types), (
+        f"{what}: the child raised {child.last_line[:300]!r}, not one of {', '.join(types)}"
+    )
+    assert mentions(child.last_line), f"{what}: the error does not say what: {child.last_line!r}"

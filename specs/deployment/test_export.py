@@ -20,6 +20,8 @@ from torch import nn
 
 from rnnspec.bugs import KnownBug
 from rnnspec.ledger import (
+    EXPORT_GRU_DYNAMIC_TIME,
+    EXPORT_LSTM_DYNAMIC_TIME,
     EXPORT_LSTM_PROJECTION_STATE_SHAPE,
     EXPORT_LSTM_STATE_SHAPE,
     EXPORT_RNN_ATTRIBUTE_ASSIGNMENT,
@@ -114,3 +116,51 @@ def test_exported_seed_model_matches_eager(seed_model: SeedModel) -> None:
     x = seed_model.example()
     exported = _export(model, x)
     assert_same_results(exported(x), model(x), f"exported {seed_model.name}", **EXPORTED)
+
+
+class LastStates(nn.Module):
+    """A recurrent layer held as a child (the seed models' way), returning its output."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)[0]
+
+
+DYNAMIC_TIME_LAYERS = [
+    pytest.param(
+        nn.LSTM, marks=pytest.mark.fact(DOCS_EXPORT, bug=EXPORT_LSTM_DYNAMIC_TIME), id="LSTM"
+    ),
+    pytest.param(
+        nn.GRU, marks=pytest.mark.fact(DOCS_EXPORT, bug=EXPORT_GRU_DYNAMIC_TIME), id="GRU"
+    ),
+]
+
+
+@pytest.mark.parametrize("layer_type", DYNAMIC_TIME_LAYERS)
+def test_export_with_a_dynamic_time_axis_runs_other_lengths(layer_type, known_bug, observe):
+    """`torch.export.export` of a batch-first nn.LSTM or nn.GRU (8 features, hidden 16) held
+    as a child, traced on 11 steps with `dynamic_shapes` marking the time axis as a
+    `torch.export.Dim(min=2, max=3000)`, succeeds, and the program runs 7 steps and returns
+    what eager returns.
+
+    Red where export specialises the time axis to the traced length and refuses the range
+    ("Constraints violated (time)!", pytorch/pytorch#115092, #126339), or where the program
+    it makes computes another length wrongly.
+    """
+    export = require_attribute(torch, "export", "torch.export (added in 2.1)")
+    dim = require_attribute(export, "Dim", "torch.export.Dim (added in 2.2)")
+    torch.manual_seed(0)
+    model = LastStates(layer_type(8, 16, batch_first=True)).eval()
+    dynamic_shapes = ({1: dim("time", min=2, max=3000)},)
+    with known_bug.expected(match="export raised"):
+        try:
+            program = export.export(model, (torch.randn(2, 11, 8),), dynamic_shapes=dynamic_shapes)
+        except Exception as error:  # torch._dynamo's UserError is not a public class
+            observe("error", f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
+            raise AssertionError(f"export raised {type(error).__name__}: {error}") from None
+        x = torch.randn(2, 7, 8)
+        error = assert_same_results(program.module()(x), model(x), "7 steps", **EXPORTED)
+        observe("max_abs_error_vs_eager", error, tolerance=1e-5)

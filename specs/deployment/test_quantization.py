@@ -20,8 +20,9 @@ import pytest
 import torch
 from torch import nn
 
+from rnnspec.ledger import QUANTIZABLE_LSTM_BIDIRECTIONAL_LAYERS, QUANTIZED_LSTM_PROJECTION_FAILS
 from rnnspec.modules import record
-from rnnspec.sources import DOCS_QUANTIZE_DYNAMIC, PR_QUANTIZATION_DEPRECATED
+from rnnspec.sources import DOCS_QUANTIZATION, DOCS_QUANTIZE_DYNAMIC, PR_QUANTIZATION_DEPRECATED
 from specs.conftest import TRAINED_LSTM
 from specs.deployment.cases import Case, assert_same_results, grid_cases
 
@@ -72,6 +73,59 @@ def test_dynamically_quantized_layer_stays_close_to_float(case: Case, observe) -
     with torch.no_grad():
         error = assert_same_results(quantized(x), float_model(x), f"int8 {case.name}", **QUANTIZED)
     observe("max_abs_error_vs_float", error, tolerance=0.01)
+
+
+@pytest.mark.fact(DOCS_QUANTIZE_DYNAMIC, bug=QUANTIZED_LSTM_PROJECTION_FAILS)
+def test_dynamically_quantized_lstm_with_projections_stays_close_to_float(
+    known_bug, observe
+) -> None:
+    """`quantize_dynamic` turns an nn.LSTM(12, 24, proj_size=8) into a quantized module whose
+    output (10, 2, 8) and final states stay within 0.02 (absolute) of the float32 module's.
+
+    Red where the quantized LSTM packs the projected recurrent weight (24 x 8) as if it were
+    24 x 24 and fails in forward ("The number of rows in the packB should be equal to K: 24",
+    pytorch/pytorch#74953), or where it leaves the projection out.
+    """
+    torch.manual_seed(0)
+    float_model = Holder(nn.LSTM(12, 24, proj_size=8))
+    quantized = quantize_dynamic(float_model)
+    x = torch.randn(10, 2, 12)
+    with torch.no_grad(), known_bug.expected(match="forward raised"):
+        try:
+            got = quantized(x)
+        except RuntimeError as error:
+            observe("error", str(error).splitlines()[0][:300])
+            raise AssertionError(f"the quantized forward raised: {error}") from None
+        error = assert_same_results(got, float_model(x), "int8 LSTM proj_size=8", **QUANTIZED)
+        observe("max_abs_error_vs_float", error, tolerance=0.01)
+
+
+@pytest.mark.fact(DOCS_QUANTIZATION, bug=QUANTIZABLE_LSTM_BIDIRECTIONAL_LAYERS)
+def test_quantizable_bidirectional_lstm_feeds_both_directions_to_the_next_layer(
+    known_bug, observe
+) -> None:
+    """`torch.ao.nn.quantizable.LSTM(4, 3, num_layers=2, bidirectional=True)`, the module the
+    static (prepare/convert) flow swaps in for nn.LSTM and documented as taking nn.LSTM's
+    arguments, reads (5, 2, 4) and returns an output (5, 2, 6) and states (4, 2, 3), as
+    nn.LSTM does: its second layer reads both directions of the first (2 * 3 features).
+
+    Red where the layers after the first are built to read hidden_size features instead of
+    2 * hidden_size ("mat1 and mat2 shapes cannot be multiplied (2x6 and 3x12)",
+    pytorch/pytorch#89357).
+    """
+    quantizable = getattr(getattr(getattr(torch, "ao", None), "nn", None), "quantizable", None)
+    if quantizable is None:
+        pytest.skip(f"torch {torch.__version__} has no torch.ao.nn.quantizable")
+    torch.manual_seed(0)
+    lstm = quantizable.LSTM(4, 3, num_layers=2, bidirectional=True)
+    with known_bug.expected(match="forward raised"):
+        try:
+            output, (h_n, c_n) = lstm(torch.randn(5, 2, 4))
+        except RuntimeError as error:
+            observe("error", str(error).splitlines()[0][:300])
+            raise AssertionError(f"the quantizable LSTM's forward raised: {error}") from None
+        assert tuple(output.shape) == (5, 2, 6), f"output {tuple(output.shape)}"
+        assert tuple(h_n.shape) == tuple(c_n.shape) == (4, 2, 3), f"h_n {tuple(h_n.shape)}"
 
 
 @pytest.mark.fact(PR_QUANTIZATION_DEPRECATED, since="2.8")

@@ -8,11 +8,15 @@ float64, for 2-layer bidirectional modules of every entry of the table.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
+from rnnspec.ledger import ONEDNN_LSTM_DOUBLE_BACKWARD
 from rnnspec.modules import LAYERS, params
 from rnnspec.reference import reference
+from rnnspec.sources import DOCS_AUTOGRAD
 from rnnspec.testing import final_states, flatten
 
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")
@@ -67,3 +71,36 @@ def test_weight_gradients_match_the_equations(info):
         torch.testing.assert_close(
             got, expected, msg=lambda m, name=name: f"gradient of {name}: {m}"
         )
+
+
+@pytest.mark.fact(DOCS_AUTOGRAD, bug=ONEDNN_LSTM_DOUBLE_BACKWARD)
+def test_second_derivatives_flow_through_a_float32_lstm_on_the_cpu(known_bug, observe):
+    """Autograd differentiates twice (`create_graph=True`) through nn.LSTM in float32 on the
+    CPU, the oneDNN path, and the second derivative equals the float64 module's, which takes
+    the plain CPU kernels.
+
+    Red where the oneDNN LSTM's backward is not differentiable (2.0: "derivative for
+    mkldnn_rnn_layer_backward is not implemented"), or where its differentiable backward
+    disagrees with the float64 one beyond float32 rounding. float64 gradgradcheck facts cannot
+    see this: oneDNN runs float32 only.
+    """
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(4, 6, num_layers=2)
+    x = torch.randn(5, 3, 4)
+
+    def second_derivative(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        x = x.clone().requires_grad_(True)
+        output, _ = module(x)
+        (first,) = torch.autograd.grad(output.sum(), x, create_graph=True)
+        (second,) = torch.autograd.grad((first**2).sum(), x)
+        return second
+
+    expected = second_derivative(copy.deepcopy(lstm).double(), x.double())
+    with known_bug.expected(match="derivative for mkldnn_rnn_layer_backward"):
+        try:
+            got = second_derivative(lstm, x).double()
+        except RuntimeError as error:
+            raise AssertionError(f"the second derivative raised: {error}") from None
+        observe("max |float32 - float64|", f"{(got - expected).abs().max().item():.2e}")
+        # float32 against float64 over two layers, five steps and two derivatives
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)

@@ -9,29 +9,34 @@ in". A snippet that can kill the interpreter runs in a child process
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
+import re
 
 import pytest
 import torch
 from torch.nn.utils.rnn import unpad_sequence
 
-from rnnspec.ledger import LSTM_CELL_UNBATCHED_INPUT_SEGFAULT, UNPAD_SEQUENCE_TRANSPOSES_INPUT
-from rnnspec.sources import DOCS_LSTM_CELL, DOCS_UNPAD_SEQUENCE
-
-# pytorch/pytorch#175978's snippet: a 1-D input (one sample) with a batch of 3 states.
-LSTM_CELL_MISMATCH = (
-    "import torch\n"
-    "torch.nn.LSTMCell(5, 3)(torch.randn(5), (torch.randn(3, 3), torch.randn(3, 3)))\n"
+from rnnspec.ledger import (
+    CELL_STATE_RANK_UNCHECKED,
+    LSTM_CELL_BARE_TENSOR_STATE_SEGFAULT,
+    LSTM_CELL_UNBATCHED_INPUT_SEGFAULT,
+    PACKED_LSTM_CELL_STATE_LAYERS_UNCHECKED,
+    UNPAD_SEQUENCE_TRANSPOSES_INPUT,
 )
-CHILD_TIMEOUT_S = 300  # importing torch in a child on a loaded 2-core machine takes seconds
+from rnnspec.sources import (
+    DOCS_GRU_CELL,
+    DOCS_LSTM,
+    DOCS_LSTM_CELL,
+    DOCS_RNN_CELL,
+    DOCS_UNPAD_SEQUENCE,
+)
+from rnnspec.testing import assert_child_raised, run_in_child
+
+PYTHON_ERRORS = ("RuntimeError", "ValueError", "TypeError")
 
 
-def _how_it_ended(returncode: int) -> str:
-    if returncode < 0:
-        return f"killed by signal {signal.Signals(-returncode).name} ({-returncode})"
-    return f"exit status {returncode}"
+def names_the_state(message: str) -> bool:
+    """Whether an error message names the hidden state it refuses ("hidden", "hx", "h0")."""
+    return re.search(r"hidden|\bhx|h0|state", message, re.IGNORECASE) is not None
 
 
 @pytest.mark.fact(DOCS_UNPAD_SEQUENCE, bug=UNPAD_SEQUENCE_TRANSPOSES_INPUT)
@@ -52,29 +57,128 @@ def test_unpad_sequence_leaves_the_padded_tensor_as_it_was(known_bug) -> None:
         torch.testing.assert_close(padded, before, rtol=0, atol=0)
 
 
+# ------------------------------------------------------------- crashes on bad input
+# Each snippet runs in a child interpreter (rnnspec.testing.run_in_child): where the bug holds
+# it can kill the process, and the fact then records the signal and the run goes on.
+
+# pytorch/pytorch#175978's snippet: a 1-D input (one sample) with a batch of 3 states.
+LSTM_CELL_MISMATCH = (
+    "import torch\n"
+    "torch.nn.LSTMCell(5, 3)(torch.randn(5), (torch.randn(3, 3), torch.randn(3, 3)))\n"
+)
+
+
 @pytest.mark.slow  # starts a Python process
 @pytest.mark.fact(DOCS_LSTM_CELL, bug=LSTM_CELL_UNBATCHED_INPUT_SEGFAULT)
 def test_lstm_cell_refuses_an_unbatched_input_with_a_batched_state(known_bug, observe) -> None:
     """`nn.LSTMCell(5, 3)` called with a 1-D input (5,) and a batched state ((3, 3), (3, 3))
     raises a Python error that names the mismatched state, and the process lives on.
 
-    Run in a child interpreter: on the releases of pytorch/pytorch#175978 this kills the
-    process with SIGSEGV; the fact then records the signal and the run goes on.
+    On the releases of pytorch/pytorch#175978 this kills the process with SIGSEGV.
     """
-    child = subprocess.run(
-        [sys.executable, "-c", LSTM_CELL_MISMATCH],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        check=False,
-    )
-    ended = _how_it_ended(child.returncode)
-    observe("child", ended)
+    child = run_in_child(LSTM_CELL_MISMATCH)
+    observe("child", child.ended)
+    observe("error", child.last_line[:300])
     with known_bug.expected(match="killed by signal"):
-        assert child.returncode == 1, (
-            f"the child was {ended}, not a Python error; stderr: {child.stderr[-500:]}"
+        assert_child_raised(child, ("RuntimeError", "ValueError"), names_the_state, "LSTMCell")
+
+
+# pytorch/pytorch#106769's shapes: a (1, 1) input with a 5-D state (1, 1, 5, 127, 1).
+RANK_5_STATE = "torch.randn(1, 1, 5, 127, 1)"
+CELL_WITH_A_RANK_5_STATE = {
+    "RNNCell": (DOCS_RNN_CELL, f"torch.nn.RNNCell(1, 1)(torch.randn(1, 1), {RANK_5_STATE})"),
+    "GRUCell": (DOCS_GRU_CELL, f"torch.nn.GRUCell(1, 1)(torch.randn(1, 1), {RANK_5_STATE})"),
+    "LSTMCell": (
+        DOCS_LSTM_CELL,
+        f"torch.nn.LSTMCell(1, 1)(torch.randn(1, 1), ({RANK_5_STATE}, torch.randn(1, 1)))",
+    ),
+}
+
+
+@pytest.mark.slow  # starts a Python process per cell
+@pytest.mark.parametrize(
+    "cell",
+    [
+        pytest.param(name, marks=pytest.mark.fact(page, bug=CELL_STATE_RANK_UNCHECKED), id=name)
+        for name, (page, _) in CELL_WITH_A_RANK_5_STATE.items()
+    ],
+)
+def test_cells_refuse_a_state_of_more_than_two_dimensions(cell, known_bug, observe) -> None:
+    """A cell's hidden state is (H) or (N, H): given a 5-D state with a (1, 1) input, each of
+    nn.RNNCell, nn.GRUCell and nn.LSTMCell raises a Python error that names the state, and the
+    process lives on.
+
+    Red where a cell computes with the 5-D state (2.0.1: nn.RNNCell returns a 5-D "state",
+    nn.GRUCell fails in a corrupted dispatcher, nn.LSTMCell kills the process with SIGSEGV).
+    """
+    child = run_in_child(f"import torch\n{CELL_WITH_A_RANK_5_STATE[cell][1]}\n")
+    observe("child", child.ended)
+    observe("error", child.last_line[:300])
+    with known_bug.expected():
+        assert_child_raised(child, PYTHON_ERRORS, names_the_state, cell)
+
+
+# pytorch/pytorch#193823's snippet: a 3-D tensor where the (h_0, c_0) pair belongs.
+LSTM_CELL_BARE_TENSOR = (
+    "import torch\n"
+    "torch.nn.LSTMCell(input_size=3, hidden_size=3)(torch.randn(3), torch.zeros(2, 3, 3))\n"
+)
+
+
+@pytest.mark.slow  # starts a Python process
+@pytest.mark.fact(DOCS_LSTM_CELL, bug=LSTM_CELL_BARE_TENSOR_STATE_SEGFAULT)
+def test_lstm_cell_refuses_a_bare_tensor_as_its_state(known_bug, observe) -> None:
+    """nn.LSTMCell's state is the pair (h_0, c_0): given one 3-D tensor in its place, it raises
+    a Python error, and the process lives on.
+
+    Red where the cell unpacks the tensor's first dimension as the pair and hands a 3-D state
+    to the native cell (pytorch/pytorch#193823: SIGSEGV).
+    """
+    child = run_in_child(LSTM_CELL_BARE_TENSOR)
+    observe("child", child.ended)
+    observe("error", child.last_line[:300])
+    with known_bug.expected(match="killed by signal"):
+        assert_child_raised(child, PYTHON_ERRORS, lambda message: True, "LSTMCell")
+
+
+# A packed batch for a 3-layer or 2-layer nn.LSTM(8, 8), with h_0 of the right layer count and
+# c_0 of the wrong one: fewer layers (a read past c_0's end) or more (a layer dropped).
+PACKED_LSTM_WITH_CELL_STATE_LAYERS = (
+    "import torch\n"
+    "lstm = torch.nn.LSTM(8, 8, num_layers={layers})\n"
+    "x = torch.nn.utils.rnn.pack_padded_sequence(torch.randn(5, 2, 8), [5, 3])\n"
+    "out, (h, c) = lstm(x, (torch.zeros({layers}, 2, 8), torch.zeros({cell_layers}, 2, 8)))\n"
+    "print('returned h_n', tuple(h.shape), 'c_n', tuple(c.shape))\n"
+)
+
+
+@pytest.mark.slow  # starts a Python process per case
+@pytest.mark.fact(DOCS_LSTM, bug=PACKED_LSTM_CELL_STATE_LAYERS_UNCHECKED)
+@pytest.mark.parametrize(
+    ("layers", "cell_layers"),
+    [pytest.param(3, 2, id="c_0-one-layer-short"), pytest.param(2, 3, id="c_0-one-layer-over")],
+)
+def test_lstm_with_packed_input_refuses_a_cell_state_of_another_layer_count(
+    layers, cell_layers, known_bug, observe
+) -> None:
+    """nn.LSTM's c_0 is (D*num_layers, N, H_cell), as h_0 is: with a packed input, a c_0 of
+    one layer fewer or more than the module's num_layers raises a RuntimeError that gives the
+    expected and the received size, and the process lives on.
+
+    Red where the module reads the packed batch without checking c_0: a c_0 one layer short
+    is read past its end (a result made of whatever lies there, or SIGSEGV), one layer over
+    is silently cut.
+    """
+    child = run_in_child(
+        PACKED_LSTM_WITH_CELL_STATE_LAYERS.format(layers=layers, cell_layers=cell_layers)
+    )
+    observe("child", child.ended)
+    observe("error", child.last_line[:300])
+    expected, received = f"{layers}, 2, 8", f"{cell_layers}, 2, 8"
+    with known_bug.expected():
+        assert_child_raised(
+            child,
+            ("RuntimeError",),
+            lambda message: expected in message and received in message,
+            f"nn.LSTM with {layers} layers and a {cell_layers}-layer c_0",
         )
-        last_line = child.stderr.strip().splitlines()[-1]
-        observe("error", last_line[:300])
-        assert last_line.startswith(("RuntimeError", "ValueError")), last_line
-        assert "hidden" in last_line or "hx" in last_line, last_line
