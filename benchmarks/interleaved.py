@@ -27,22 +27,22 @@ from dataclasses import dataclass
 
 from rnnspec.bench import FACT_OVER_BARE_TARGET, FACT_OVER_TUTORIAL_TARGET
 
-# Each process applies the suite's process setting (conftest.retain_freed_memory), as
+# Each process applies the suite's process setting (rnnspec.suite.retain_freed_memory), as
 # pytest's conftest does, so the ratios compare the code, not the allocator.
 FACT = (
     "import torch; from pathlib import Path; "
-    "from conftest import retain_freed_memory; retain_freed_memory(); "
+    "from rnnspec.suite import retain_freed_memory; retain_freed_memory(); "
     "from benchmarks.test_bench_training import training_fact; "
     "from models.training import LSTM_MNIST; "
     "training_fact(Path({root!r}), torch.device('cpu'), LSTM_MNIST)"
 )
 TUTORIAL = (
-    "from conftest import retain_freed_memory; retain_freed_memory(); "
+    "from rnnspec.suite import retain_freed_memory; retain_freed_memory(); "
     "from benchmarks.tutorial_loop import run_tutorial; run_tutorial({root!r}, log=lambda s: None)"
 )
 BARE = (
     "import torch; from benchmarks.test_bench_training import make_batches, bare_compute; "
-    "from conftest import retain_freed_memory; retain_freed_memory(); "
+    "from rnnspec.suite import retain_freed_memory; retain_freed_memory(); "
     "from benchmarks.test_bench_training import TRAINING_STEPS; from models.training import "
     "LSTM_MNIST; images, labels = make_batches(torch.device('cpu')); "
     "bare_compute(images, labels, TRAINING_STEPS, LSTM_MNIST.lr)"

@@ -1,13 +1,20 @@
-"""`rnnspec check`: run the spec suite against the installed torch and write the report folder.
+"""`rnnspec check`: run the facts against the installed torch and write the report folder.
 
     rnnspec check [--mnist-root DIR] [--download-mnist] [--profile deep] [--report-dir DIR]
-                  [pytest args...]
+                  [--specs DIR ...] [pytest args...]
+
+It runs the facts only: rnnspec's own (the `specs` package inside rnnspec, wherever rnnspec
+is installed) and a team's own fact folders (`--specs DIR`, repeatable), never rnnspec's
+machinery tests (tests/, the test command's). pytest arguments narrow the selection (`-k`,
+`-m`, `-n auto`); a test path or node id among them (or in PYTEST_ADDOPTS) replaces the
+default paths.
 
 The options are this command's own, in either spelling (`--mnist-root DIR` or
 `--mnist-root=DIR`); they reach pytest as `--opt=value`, because pytest takes a
 separate existing DIR for a test path while it looks for its rootdir. pytest runs
-in a child process pinned to the project's configuration (`-c <repo>/pytest.ini
---rootdir=<repo>`), so no argument can move the rootdir. When pytest could not start
+in a child process pinned to the package's configuration (`-c rnnspec/facts.ini
+--rootdir=rnnspec/`, rnnspec's plugins loaded with `-p`), so no argument can move the rootdir
+and the facts' ids are the same from a checkout and from a wheel. When pytest could not start
 (a usage error, an internal error, or no report.json written) the command says that
 no report was written and exits non-zero; otherwise it prints the verdict and where
 the report is, and exits with pytest's status (6: no fact failed, but some could not
@@ -27,6 +34,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -36,7 +44,10 @@ from typing import Any
 
 from rnnspec.releases import installed
 
-REPO = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parent  # rnnspec/, in a checkout or in site-packages
+SPECS = PACKAGE / "specs"  # rnnspec's facts
+CONFIGURATION = PACKAGE / "facts.ini"
+PLUGINS = ("rnnspec.plugin", "rnnspec.suite")
 NOT_STARTED = (3, 4)  # pytest's INTERNAL_ERROR and USAGE_ERROR: no session, no report
 
 
@@ -46,26 +57,31 @@ def default_report_dir() -> Path:
     return Path("reports") / f"torch-{installed('torch')}-{stamp}"
 
 
+def names_a_test_path(argument: str) -> bool:
+    """Whether a pytest argument is a test path or node id ("dir/test_x.py::test_y")."""
+    return not argument.startswith("-") and Path(argument.split("::")[0]).exists()
+
+
 def pytest_arguments(args: argparse.Namespace, extra: Sequence[str], report_dir: Path) -> list[str]:
-    """pytest's arguments: the pinned configuration, this command's options, then `extra`."""
-    pinned = ["-c", str(REPO / "pytest.ini"), f"--rootdir={REPO}", f"--report-dir={report_dir}"]
+    """pytest's arguments: the pinned configuration, this command's options, `extra`, then the
+    fact folders (unless `extra` names test paths itself)."""
+    pinned = ["-c", str(CONFIGURATION), f"--rootdir={PACKAGE}", f"--report-dir={report_dir}"]
+    for plugin in PLUGINS:
+        pinned += ["-p", plugin]
     if args.mnist_root is not None:
         pinned.append(f"--mnist-root={Path(args.mnist_root).expanduser().resolve()}")
     if args.download_mnist:
         pinned.append("--download-mnist")
     if args.profile is not None:
         pinned.append(f"--profile={args.profile}")
+    team = [Path(folder).expanduser().resolve() for folder in args.specs or ()]
+    pinned += [f"--user-specs={folder}" for folder in team]
     rest = list(extra)
     if "--" in rest:  # `rnnspec check ... -- -k x`: the separator is rnnspec's, not pytest's
         rest.remove("--")
-    return [*pinned, *rest]
-
-
-def working_folder() -> Path:
-    """Where pytest runs: here when here is inside the checkout (so relative test paths mean
-    what they say), else the checkout (so pytest collects its testpaths, not this folder)."""
-    here = Path.cwd().resolve()
-    return here if here.is_relative_to(REPO) else REPO
+    given = [*rest, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    paths = [] if any(names_a_test_path(a) for a in given) else [str(SPECS), *map(str, team)]
+    return [*pinned, *rest, *paths]
 
 
 def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
@@ -74,7 +90,7 @@ def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
     report_json = report_dir / "report.json"
     report_json.unlink(missing_ok=True)  # a report from an earlier run must not pass for this one
     command = [sys.executable, "-m", "pytest", *pytest_arguments(args, extra, report_dir)]
-    status = run_to_the_end(command, cwd=working_folder())
+    status = run_to_the_end(command, cwd=Path.cwd())
     if status in NOT_STARTED or not report_json.is_file():
         print(
             f"rnnspec: no report was written (pytest exited with status {status})",
@@ -139,5 +155,11 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--report-dir", metavar="DIR", help="report folder (default reports/torch-<ver>-<time>)"
+    )
+    parser.add_argument(
+        "--specs",
+        metavar="DIR",
+        action="append",
+        help="a folder of your own facts, run beside rnnspec's (repeatable)",
     )
     parser.set_defaults(func=run)

@@ -56,6 +56,7 @@ from rnnspec.schema import (
     PASSED,
     SKIPPED,
     VERDICT_OF_EXIT,
+    specs_relative,
 )
 
 RAN = (PASSED, FAILED, KNOWN_BUG)  # outcomes of a fact whose body ran to its end
@@ -139,8 +140,9 @@ def status_from_exit(code: int | None, report: dict[str, Any] | None = None) -> 
 
 
 def stable_id(fact_id: str) -> str:
-    """A fact id without the "@group" suffix that pytest-xdist's loadgroup once added."""
-    return XDIST_GROUP.sub("", fact_id)
+    """A fact id without the "@group" suffix that pytest-xdist's loadgroup once added, from
+    its `specs/` folder on (rnnspec.schema.specs_relative)."""
+    return specs_relative(XDIST_GROUP.sub("", fact_id))
 
 
 def load_report(path: Path) -> dict[str, Any]:

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from specs.golden.cases import GoldenCase
+    from rnnspec.specs.golden.cases import GoldenCase
 
 
 def cases() -> tuple[GoldenCase, ...]:
-    from specs.golden.cases import CASES
+    from rnnspec.specs.golden.cases import CASES
 
     return CASES
 
@@ -45,7 +45,7 @@ def run_module(case: GoldenCase) -> dict[str, Tensor]:
     """What the installed torch returns for the case, float32 on CPU."""
     import torch
 
-    from specs.golden.cases import build, inputs
+    from rnnspec.specs.golden.cases import build, inputs
 
     module = build(case)
     x, hx = inputs(case)
@@ -58,8 +58,8 @@ def run_reference(case: GoldenCase) -> dict[str, Tensor]:
     import torch
 
     from rnnspec.reference import reference
+    from rnnspec.specs.golden.cases import build, inputs
     from rnnspec.testing import to_device
-    from specs.golden.cases import build, inputs
 
     module = build(case).double()
     x, hx = inputs(case)
@@ -93,7 +93,7 @@ def check_against_reference(
     __tracebackhide__ = True
     import torch
 
-    from specs.golden.cases import TOLERANCE
+    from rnnspec.specs.golden.cases import TOLERANCE
 
     if sorted(results) != sorted(reference):
         raise AssertionError(f"{what} hold {sorted(results)}, the reference {sorted(reference)}")
@@ -110,7 +110,7 @@ def check_against_reference(
 
 
 def _rounded(tensor: Tensor) -> Any:
-    from specs.golden.cases import SIGNIFICANT_DIGITS
+    from rnnspec.specs.golden.cases import SIGNIFICANT_DIGITS
 
     def round_all(v: Any) -> Any:
         if isinstance(v, list):
@@ -136,7 +136,7 @@ def regenerate(selected: Sequence[GoldenCase] | None = None) -> list[Path]:
     """Run every case, check it against the reference, and write its file; returns the paths."""
     import torch
 
-    from specs.golden.cases import FORMULAS, TOLERANCE
+    from rnnspec.specs.golden.cases import FORMULAS, TOLERANCE
 
     written = []
     for case in cases() if selected is None else selected:

@@ -75,7 +75,7 @@ class _Collector:
             meta = fact_metadata(item)
             if meta is None:
                 continue
-            test = item.nodeid.split("[")[0].split("@")[0]
+            test = str(meta["id"]).split("[")[0]
             source = str(meta["source"])
             fact = self.result.facts.setdefault(
                 (source, test),
@@ -120,7 +120,7 @@ def collect(root: Path = ROOT) -> Collected:
         "-qq",
         "-p",
         "no:cacheprovider",
-        str(root / "specs"),
+        str(root / "rnnspec" / "specs"),
     ]
     # The page lists every fact whatever the caller's PYTEST_ADDOPTS (-k, -m, a path) selects.
     addopts = os.environ.pop("PYTEST_ADDOPTS", None)

@@ -54,6 +54,13 @@ def describe() -> dict[str, Any]:
     cuda = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return {
         "torch": torch.__version__,
+        # The build itself: its commit, and the CUDA or ROCm it was built for (None for a CPU
+        # build), so that a release candidate, a nightly or an in-house build is named exactly.
+        "torch_build": {
+            "git_version": getattr(torch.version, "git_version", None),
+            "cuda": getattr(torch.version, "cuda", None),
+            "hip": getattr(torch.version, "hip", None),
+        },
         "torchvision": torchvision.__version__,
         "packages": {
             name: (str(release) if (release := installed(name)) is not None else None)

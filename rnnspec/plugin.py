@@ -72,6 +72,7 @@ from rnnspec.schema import (
     VERDICT_FAILED,
     VERDICT_INTERRUPTED,
     VERDICT_NOT_RUN,
+    specs_relative,
     verdict,
 )
 
@@ -133,6 +134,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="write the fact report there (report.md, report.json, training_curves.png)",
     )
+    group.addoption(
+        "--user-specs",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="a team's own folder of facts (repeatable): each test in it is a fact, reported "
+        "under an id that starts at the folder's name (rnnspec check --specs DIR)",
+    )
     guard.add_options(group)
 
 
@@ -166,8 +175,21 @@ class SpecWithoutFactError(pytest.UsageError):
     """A test under specs/ without a fact mark (with a source) or without a docstring claim."""
 
 
+def user_specs_folder(item: pytest.Item) -> Path | None:
+    """The team's fact folder (`--user-specs`) that holds `item`, if one does."""
+    path = Path(str(item.path)).resolve()
+    for folder in item.config.getoption("--user-specs", None) or ():
+        root = Path(folder).resolve()
+        if path.is_relative_to(root):
+            return root
+    return None
+
+
 def is_spec(item: pytest.Item) -> bool:
-    """Whether `item` is in a `specs/` folder below the rootdir (folders above it don't count)."""
+    """Whether `item` is a fact: in a `specs/` folder below the rootdir (folders above it don't
+    count), or in a team's fact folder (`--user-specs`)."""
+    if user_specs_folder(item) is not None:
+        return True
     path = Path(str(item.path))
     try:
         parts = path.relative_to(item.config.rootpath).parts
@@ -239,15 +261,19 @@ def release_side(since: str | Sequence[str]) -> str:
 
 
 def stable_id(item: pytest.Item) -> str:
-    """The node id without the `@group` suffix that xdist's --dist loadgroup appends."""
+    """The fact's id: its node id from the `specs/` folder on (rnnspec.schema.specs_relative),
+    without the `@group` suffix that xdist's --dist loadgroup appends."""
     names = {
         str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
         for mark in item.iter_markers("xdist_group")
     }
     suffix = "@" + "_".join(sorted(names))
-    if names and item.nodeid.endswith(suffix):
-        return item.nodeid[: -len(suffix)]
-    return item.nodeid
+    node_id = item.nodeid[: -len(suffix)] if names and item.nodeid.endswith(suffix) else item.nodeid
+    team = user_specs_folder(item)
+    if team is not None:  # "<folder name>/<path in it>::<test>", wherever the folder lies
+        path = Path(str(item.path)).resolve().relative_to(team.parent).as_posix()
+        return path + "::" + node_id.partition("::")[2]
+    return specs_relative(node_id)
 
 
 def fact_metadata(item: pytest.Item) -> dict[str, Any] | None:

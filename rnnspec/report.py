@@ -126,6 +126,19 @@ def result_of(fact: dict[str, Any]) -> str:
     return fact["outcome"]
 
 
+def build_of(payload: dict[str, Any]) -> str:
+    """The torch build in words: its commit and the CUDA or ROCm it targets."""
+    build = payload.get("torch_build") or {}  # absent from reports before the field
+    target = (
+        f"CUDA {build['cuda']}"
+        if build.get("cuda")
+        else f"ROCm {build['hip']}"
+        if build.get("hip")
+        else "CPU only"
+    )
+    return f"commit {build.get('git_version') or 'not recorded'}, built for {target}"
+
+
 def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
     s = payload["summary"]
     torch = payload["torch"]
@@ -136,6 +149,7 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
         f"# rnnspec report: torch {torch} — {payload['verdict']}",
         "",
         f"- torch {torch}, torchvision {payload['torchvision']}, Python {payload['python']}",
+        f"- torch build: {build_of(payload)}",
         f"- packages: {packages}",
         f"- device: {payload['device']}; CPU capability {payload['cpu_capability']}, "
         f"{payload['threads']} threads",

@@ -57,3 +57,20 @@ def verdict(summary: dict[str, int]) -> str:
     if not any(summary.get(outcome) for outcome in EXECUTED):
         return VERDICT_NOT_RUN
     return VERDICT_PASSED
+
+
+SPECS_FOLDER = "specs"  # a fact's id starts at the folder of that name that holds its module
+
+
+def specs_relative(node_id: str) -> str:
+    """A fact's id from the `specs/` folder on: "rnnspec/specs/pytorch/test_x.py::test_y" (a
+    checkout) and ".../site-packages/rnnspec/specs/pytorch/..." (an installed wheel) are both
+    "specs/pytorch/test_x.py::test_y", so that one fact has one id wherever it runs. A team's
+    own facts (`rnnspec check --specs DIR`) start at DIR's name instead: see
+    rnnspec.plugin.stable_id."""
+    path, separator, rest = node_id.partition("::")
+    folders = path.split("/")[:-1]
+    if SPECS_FOLDER not in folders:
+        return node_id
+    start = folders.index(SPECS_FOLDER)
+    return "/".join(path.split("/")[start:]) + separator + rest

@@ -194,3 +194,46 @@ def assert_child_raised(
         f"{what}: the child raised {child.last_line[:300]!r}, not one of {', '.join(types)}"
     )
     assert mentions(child.last_line), f"{what}: the error does not say what: {child.last_line!r}"
+
+
+@dataclass
+class ReferenceOutputs:
+    """A module's outputs and gradients on fixed inputs, held against the values recorded on
+    the release a team trusts (pytest-regressions' `ndarrays_regression`, one .npz per fact
+    beside the test module). Record with `rnnspec check --specs DIR -- --regen-all` on that
+    release; every later run compares within the stated tolerances, and a fact that moves
+    beyond them fails and names the arrays that moved."""
+
+    regression: Any  # pytest_regressions' NDArraysRegressionFixture
+
+    def check(
+        self,
+        module: nn.Module,
+        *inputs: Any,
+        rtol: float,
+        atol: float,
+        gradients: bool = True,
+    ) -> dict[str, Any]:
+        """Compare `module(*inputs)`'s tensors (and, with `gradients`, those of the sum of its
+        outputs with respect to each parameter) with the recorded ones; return what it held."""
+        module.zero_grad(set_to_none=True)
+        outputs = [t for t in _tensors(module(*inputs)) if t.is_floating_point()]
+        arrays = {f"output_{i}": t.detach().double().cpu().numpy() for i, t in enumerate(outputs)}
+        if gradients:
+            sum(t.sum() for t in outputs).backward()
+            for name, parameter in module.named_parameters():
+                if parameter.grad is not None:
+                    arrays[f"grad_{name}"] = parameter.grad.double().cpu().numpy()
+        self.regression.check(arrays, default_tolerance={"rtol": rtol, "atol": atol})
+        return arrays
+
+
+def _tensors(value: Any) -> list[Tensor]:
+    """Every tensor in a nested result (tuples, lists, a PackedSequence's data), in order."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, nn.utils.rnn.PackedSequence):
+        return [value.data]
+    if isinstance(value, (tuple, list)):
+        return [t for part in value for t in _tensors(part)]
+    return []

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from rnnspec import check, cli
+from rnnspec.schema import specs_relative
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -42,7 +43,7 @@ def readme_commands() -> list[str]:
 
 def fast_specs() -> Path:
     """A spec module of quick facts that PYTEST_ADDOPTS narrows a suite run to."""
-    for pattern in ("specs/pytorch/test_dropout.py", "specs/**/test_*dropout*.py"):
+    for pattern in ("rnnspec/specs/pytorch/test_dropout.py", "rnnspec/specs/**/test_*dropout*.py"):
         found = sorted(REPO.glob(pattern))
         if found:
             return found[0]
@@ -87,9 +88,13 @@ def test_check_options_reach_pytest_in_one_spelling_pinned_to_the_project(
     arguments = check.pytest_arguments(args, extra, Path("out").resolve())
     assert arguments == [
         "-c",
-        str(REPO / "pytest.ini"),
-        f"--rootdir={REPO}",
+        str(REPO / "rnnspec" / "facts.ini"),
+        f"--rootdir={REPO / 'rnnspec'}",
         f"--report-dir={tmp_path / 'out'}",
+        "-p",
+        "rnnspec.plugin",
+        "-p",
+        "rnnspec.suite",
         f"--mnist-root={tmp_path / 'data'}",
         "--download-mnist",
         "--profile=deep",
@@ -97,7 +102,42 @@ def test_check_options_reach_pytest_in_one_spelling_pinned_to_the_project(
         "2",
         "-k",
         "dropout",
+        str(REPO / "rnnspec" / "specs"),
     ]
+
+
+def test_check_runs_the_facts_and_a_team_s_folders_unless_given_test_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Red if `rnnspec check` collected rnnspec's machinery tests (tests/), dropped a team's
+    `--specs` folder, or added the default folders to test paths the caller named."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "ours" / "test_x.py").write_text("")
+    args, extra = parse(["check", "--specs", "ours", "-k", "x"])
+    arguments = check.pytest_arguments(args, extra, tmp_path / "out")
+    assert f"--user-specs={tmp_path / 'ours'}" in arguments
+    assert arguments[-2:] == [str(REPO / "rnnspec" / "specs"), str(tmp_path / "ours")]
+    assert not any(a.startswith(str(REPO / "tests")) for a in arguments)
+    args, extra = parse(["check", "--specs", "ours", "ours/test_x.py::test_a"])
+    assert check.pytest_arguments(args, extra, tmp_path / "out")[-1] == "ours/test_x.py::test_a"
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-q ours/test_x.py")
+    args, extra = parse(["check"])
+    assert str(REPO / "rnnspec" / "specs") not in check.pytest_arguments(args, extra, tmp_path)
+
+
+def test_the_packaged_configuration_is_the_checkout_s_without_its_testpaths() -> None:
+    """Red if rnnspec/facts.ini (what `rnnspec check` runs the facts with, from a wheel too)
+    and pytest.ini (the test command's) disagreed on markers, options or warning filters."""
+    import configparser
+
+    def settings(path: Path) -> dict[str, str]:
+        parser = configparser.ConfigParser()
+        parser.read(path)
+        return {k: " ".join(v.split()) for k, v in parser["pytest"].items() if k != "testpaths"}
+
+    assert settings(REPO / "rnnspec" / "facts.ini") == settings(REPO / "pytest.ini")
 
 
 @pytest.mark.slow
@@ -203,4 +243,5 @@ def test_every_readme_command_runs_as_written(
         assert written, done.stdout
         payload = json.loads((Path(written.group(1)) / "report.json").read_text())
         assert payload["verdict"] == "passed"
-        assert all(f["topic"] == str(fast_specs().relative_to(REPO)) for f in payload["facts"])
+        topic = specs_relative(fast_specs().relative_to(REPO).as_posix())
+        assert all(f["topic"] == topic for f in payload["facts"])

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from rnnspec import golden
-from specs.golden import cases
+from rnnspec.specs.golden import cases
 
 
 def test_every_golden_file_belongs_to_a_case():

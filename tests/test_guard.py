@@ -24,6 +24,7 @@ from rnnspec.schema import EXIT_FAILED, EXIT_INTERRUPTED
 
 pytest_plugins = ["pytester"]
 
+REPO = Path(__file__).resolve().parents[1]
 PLUGINS = ("-p", "rnnspec.plugin", "-p", "no:cacheprovider", "-p", "no:randomly")
 WORKERS = [pytest.param((), id="serial"), pytest.param(("-n", "2"), id="xdist")]
 INI = """
@@ -386,7 +387,7 @@ def test_a_crash_that_the_ledger_predicts_is_the_known_bug(tmp_path: Path) -> No
     assert row["bug"]["crash"] == "SIGSEGV"
 
 
-DROPOUT_SPECS = "specs/pytorch/test_dropout.py"  # relative to the checkout, where check runs
+DROPOUT_SPECS = str(REPO / "rnnspec" / "specs" / "pytorch" / "test_dropout.py")
 INJECTED_FAULTS = """
 import os
 import signal

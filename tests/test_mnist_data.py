@@ -402,7 +402,7 @@ def spec_suite(pytester: pytest.Pytester) -> pytest.Pytester:
     (pytester.path / "pytest.ini").write_text(ini.replace("addopts = ", "addopts = -n 0 ", 1))
     shutil.copy(REPO / "conftest.py", pytester.path / "conftest.py")
     (pytester.path / "specs").mkdir()
-    shutil.copy(REPO / "specs" / "conftest.py", pytester.path / "specs" / "conftest.py")
+    shutil.copy(REPO / "rnnspec" / "specs" / "conftest.py", pytester.path / "specs" / "conftest.py")
     (pytester.path / "specs" / "test_needs_mnist.py").write_text(MNIST_SPEC)
     return pytester
 

@@ -1,4 +1,4 @@
-"""conftest.retain_freed_memory: training steps stop faulting their memory back in.
+"""rnnspec.suite.retain_freed_memory: training steps stop faulting their memory back in.
 
 Measured in fresh processes (the setting is process-wide and pytest's conftest
 applies it to this one): the minor page faults of 10 LSTM training steps of
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import retain_freed_memory
+from rnnspec.suite import retain_freed_memory
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ STEPS = 10
 REPO = Path(__file__).resolve().parents[1]  # the child imports conftest and benchmarks
 PROGRAM = f"""
 import resource, sys, torch
-from conftest import retain_freed_memory
+from rnnspec.suite import retain_freed_memory
 if sys.argv[1] == "on":
     assert retain_freed_memory()
 from benchmarks.test_bench_training import bare_compute, make_batches

@@ -13,7 +13,7 @@ from models.lstm_classifier import LSTMClassifier
 from models.training import LSTM_MNIST_BF16, seeded, train_classifier
 from rnnspec.machine import bf16_unsupported_reason
 from rnnspec.sources import DOCS_AUTOCAST
-from specs.conftest import training_seeds
+from rnnspec.specs.conftest import training_seeds
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnspec.sources import DOCS_JIT, DOCS_JIT_SCRIPT, DOCS_JIT_TRACE
-from specs.deployment.cases import (
+from rnnspec.specs.deployment.cases import (
     Case,
     SeedModel,
     assert_same_results,

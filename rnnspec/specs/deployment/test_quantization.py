@@ -23,8 +23,8 @@ from torch import nn
 from rnnspec.ledger import QUANTIZABLE_LSTM_BIDIRECTIONAL_LAYERS, QUANTIZED_LSTM_PROJECTION_FAILS
 from rnnspec.modules import record
 from rnnspec.sources import DOCS_QUANTIZATION, DOCS_QUANTIZE_DYNAMIC, PR_QUANTIZATION_DEPRECATED
-from specs.conftest import TRAINED_LSTM
-from specs.deployment.cases import Case, assert_same_results, grid_cases
+from rnnspec.specs.conftest import TRAINED_LSTM
+from rnnspec.specs.deployment.cases import Case, assert_same_results, grid_cases
 
 # int8 weights carry about 1/127 of each weight row's range; measured on 2.15.0 the outputs
 # and states of these small layers move by at most 5e-3.

@@ -22,7 +22,7 @@ from models.data import SequenceDataset
 from models.lstm_classifier import LSTMClassifier
 from models.training import LSTM_MNIST, evaluate, seeded, train_classifier
 from rnnspec.sources import DOCS_MNIST, DOCS_TO_TENSOR, SEED_004
-from specs.conftest import TRAINED_LSTM
+from rnnspec.specs.conftest import TRAINED_LSTM
 
 GENERAL_FACTS = {
     "# 初始化隐层状态和细胞状态": "specs/pytorch/test_initial_state.py::test_omitted_initial_state_is_zeros",

@@ -25,7 +25,7 @@ from rnnspec.sources import (
     DOCS_COMPILER_TROUBLESHOOTING,
     ISSUE_DYNAMO_RNN_GRAPH_BREAK,
 )
-from specs.deployment.cases import (
+from rnnspec.specs.deployment.cases import (
     Case,
     SeedModel,
     assert_same_results,

@@ -19,7 +19,7 @@ from torch import nn
 
 from models.rnn_classifier import RNNClassifier
 from rnnspec.sources import DOCS_RNN, SEED_000
-from specs.conftest import TRAINED_RNN
+from rnnspec.specs.conftest import TRAINED_RNN
 
 GENERAL_FACTS = {
     "# 은닉 상태를 0으로 초기화": "specs/pytorch/test_initial_state.py::test_omitted_initial_state_is_zeros",

@@ -27,7 +27,7 @@ from rnnspec.ledger import (
     EXPORT_RNN_ATTRIBUTE_ASSIGNMENT,
 )
 from rnnspec.sources import DOCS_EXPORT
-from specs.deployment.cases import (
+from rnnspec.specs.deployment.cases import (
     Case,
     SeedModel,
     assert_same_results,

@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 from rnnspec import golden
 from rnnspec.modules import LAYERS, grid_params, params
 from rnnspec.reference import reference
+from rnnspec.specs.golden.cases import CASES
 from rnnspec.testing import assert_results_close, settings_strategy, to_device
-from specs.golden.cases import CASES
 
 # CPU LSTMs with projections bypass oneDNN and say so once per process.
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")

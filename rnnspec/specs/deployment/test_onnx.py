@@ -24,7 +24,7 @@ from rnnspec.ledger import ONNX_DYNAMO_LSTM_STATE_SQUEEZE, ONNXSCRIPT_GRU_LINEAR
 from rnnspec.modules import LAYERS, record
 from rnnspec.releases import torch_at_least
 from rnnspec.sources import DOCS_ONNX, DOCS_ONNX_EXPORT
-from specs.deployment.cases import (
+from rnnspec.specs.deployment.cases import (
     Case,
     SeedModel,
     assert_same_results,

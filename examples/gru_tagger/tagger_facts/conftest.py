@@ -1,0 +1,6 @@
+"""The tagger's facts import the model from the example project's folder."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
