@@ -555,6 +555,7 @@ def write_matrix(config: MatrixConfig, runs: Sequence[ReleaseRun], started: dt.d
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "repo": str(config.repo),
         "python": config.python,
+        "devices": list(config.devices),
         "pytest_args": config.pytest_args,
         "mnist_root": str(config.mnist_root) if config.mnist_root else None,
         "bench_rounds": config.bench_rounds,
