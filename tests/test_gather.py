@@ -407,6 +407,13 @@ def test_compare_refuses_what_it_cannot_read_in_one_line(
     assert err.startswith(f"rnnspec compare: {tmp_path / 'tree' / 'torch-2.6.0' / file}: {message}")
 
 
+def test_the_report_schema_rnnspec_writes_is_one_it_reads() -> None:
+    """Red if report.json's schema moved on and compare would refuse this rnnspec's reports."""
+    from rnnspec import diff, report
+
+    assert max(diff.READABLE_SCHEMAS) == report.SCHEMA
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
