@@ -5,7 +5,8 @@ rnnspec bench [--quick] [--compare] [pytest args...]   time models and training 
 rnnspec golden [--regenerate]                          compare or rewrite the golden values
 rnnspec index                                          the fact index page
 rnnspec matrix [--torch VER ...] [-- pytest args]      the suite in one env per release, compared
-rnnspec compare REPORT.json ... [--out DIR]             facts x releases page from reports
+rnnspec matrix --plan | --job JOB                       the same as CI jobs: the plan, one job
+rnnspec compare PATH ... [--plan P] [--out DIR]         facts x releases page from reports and jobs
 rnnspec diff OLD.json NEW.json                          classified differences; exit 1 on a regression
 rnnspec repeat [--runs N] [--seed S] [pytest args...]   N runs in random orders; exit 1 on a flake
 

@@ -1,27 +1,41 @@
 """Compare fact reports: `rnnspec diff` for two of them, `rnnspec compare` for a page.
 
     rnnspec diff OLD NEW [--fail-on-undocumented]   classified differences; exit 1 on a regression
-    rnnspec compare REPORT... [--out DIR]           comparison.md and comparison.png
+    rnnspec compare PATH... [--plan PLAN.json] [--baseline DIR] [--summary FILE] [--out DIR]
 
 A report is the `report.json` that `rnnspec check` writes (a folder holding one may be
 named instead). What counts as a difference, and its class, is `rnnspec.diff`'s.
 
-`diff` exits 1 when a fact regressed (with `--fail-on-undocumented`, also when a fact
-changed without a documented boundary), 0 otherwise, and 2 when a report cannot be read.
+`compare` also gathers the folders that matrix jobs leave (rnnspec.jobs), from one
+machine or from many runners: a PATH may be a folder of such folders, at any depth. A
+job's job.json gives its release, device and status, so a job that crashed, timed out or
+could not install shows that status without a report; with `--plan` (what `rnnspec
+matrix --plan` printed) a planned job that left nothing is "not run". Every release is a
+row of the releases table and a column of the picture and of the facts table, whatever
+its status. Releases are compared with the previous release of the same device (CPU jobs
+with CPU jobs, CUDA with CUDA). `--baseline DIR` compares each release with the report of
+the same release and device under DIR (a run you trust, e.g. docs/matrix) and exits 1 on
+a regression there, or when a release the baseline has left no report; adjacent releases'
+regressions are torch's history and never fail the command. `--summary FILE` appends the
+page without the picture and the facts table (a CI job summary: 1 MiB, no images).
 
-The page orders the releases by their torch version (`packaging.version`: 2.10 after
-2.9) and shows: a releases table (status, counts per outcome, time); for each adjacent
-pair of releases a section with the counts of each class and one line per change; the
-known bugs that hold in each release; a picture of topics (spec modules) x releases, each
-cell coloured by the worst difference against the previous release; every fact x release;
-and the benchmark medians, with the changes between adjacent releases that lie outside
-the noise band where the reports carry one.
+`diff` exits 1 when a fact regressed (with `--fail-on-undocumented`, also when a fact
+changed without a documented boundary), 0 otherwise, and 2 when a report cannot be read;
+`compare` exits 2 when a report, a job.json or the plan cannot be read (a schema it does
+not know included), 1 on a regression against the baseline, 0 otherwise.
+
+The page orders the releases by device, then torch version (`packaging.version`: 2.10
+after 2.9) and shows: a releases table (status, counts per outcome, time); the baseline
+check; for each adjacent pair of releases a section with the counts of each class and one
+line per change; the known bugs that hold in each release; a picture of topics (spec
+modules) x releases, each cell coloured by the worst difference against the previous
+release; every fact x release; and the benchmark medians, with the changes between
+adjacent releases that lie outside the noise band where the reports carry one.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -61,11 +75,14 @@ from rnnspec.diff import (
     stable_id,
     status_from_exit,
     topic_of,
+    torch_version,
 )
+from rnnspec.jobs import CPU, CUDA, JOB_FILE, Job, JobError, JobResult, read_plan
 from rnnspec.markdown import cell, table
-from rnnspec.schema import CRASHED, NOT_RUN, TIMED_OUT
+from rnnspec.schema import CRASHED, NOT_RUN, STATUS_NOT_RUN, TIMED_OUT
 
 __all__ = [
+    "BaselineCheck",
     "Release",
     "ReportError",
     "load_report",
@@ -78,6 +95,9 @@ __all__ = [
 
 COMPARISON_MD = "comparison.md"
 COMPARISON_PNG = "comparison.png"
+REPORT_FILE = "report.json"
+BASELINE_LINES = 50  # regressions listed per release against the baseline; the rest counted
+NO_RESULT = "planned, but no result of this job arrived: it never ran, or stopped before uploading"
 OBSERVED_CHARS = 200  # observed messages are cut to this length in table cells
 # The release table's count columns, known bugs last.
 OUTCOMES = (PASSED, FAILED, CRASHED, TIMED_OUT, SKIPPED, ERROR, NOT_RUN, KNOWN_BUG)
@@ -100,24 +120,97 @@ class Release:
     source: str | None = None  # where the report came from
     error: str | None = None  # why there is no report, or what went wrong
     details: dict[str, Any] = field(default_factory=dict)  # e.g. env_seconds, suite_seconds
+    build: str = CPU  # the device it ran for: releases compare with those of the same build
+    release: str | None = None  # the torch release (no local tag), matched with a baseline
 
     @property
     def version_key(self) -> tuple[int, Version | str]:
         return _version_key(self.label)
 
+    @property
+    def order(self) -> tuple[bool, str, tuple[int, Version | str]]:
+        return (self.build != CPU, self.build, self.version_key)
 
-def releases_from_reports(paths: Sequence[Path]) -> list[Release]:
-    """Load reports and order them by torch version (ties keep the given order).
 
-    Raises ReportError for a report that cannot be read.
+def result_paths(path: Path) -> list[Path]:
+    """What one PATH of `rnnspec compare` names: a report file; a folder holding report.json
+    or job.json (one job); else every folder below it that holds one (a gathered tree, one
+    folder per job, as a CI system downloads its artifacts), in name order."""
+    if not path.is_dir() or _holds_result(path):
+        return [path]
+    found = {p.parent for name in (REPORT_FILE, JOB_FILE) for p in path.rglob(name)}
+    return sorted(found)
+
+
+def _holds_result(folder: Path) -> bool:
+    return (folder / REPORT_FILE).is_file() or (folder / JOB_FILE).is_file()
+
+
+def release_from(path: Path, planned: dict[str, Job]) -> tuple[Release, str | None]:
+    """One release from a report file or a job's folder, and its job's name (None for a
+    report from no job). A folder without job.json takes its job from the plan by name."""
+    folder = path if path.is_dir() else path.parent
+    report_path = path / REPORT_FILE if path.is_dir() else path
+    try:
+        result = JobResult.read(folder) if report_path.name == REPORT_FILE else None
+    except JobError as error:
+        raise ReportError(str(error)) from error
+    report = load_report(report_path) if result is None or report_path.is_file() else None
+    job = result.job if result is not None else planned.get(folder.name)
+    if result is not None:
+        status, error = result.final_status, result.error
+        details = {
+            "env_seconds": result.env_seconds,
+            "suite_seconds": result.suite_seconds,
+            "suite_fingerprint": result.suite,
+        }
+    else:
+        rep = report or {}
+        status = rep.get("verdict") or status_from_exit(rep.get("exitstatus"), rep)
+        error, details = None, {}
+    if job is not None:
+        label, build, release = job.label, job.device, job.release
+    else:
+        rep = report or {}
+        label, build = str(rep.get("torch", "unknown")), CUDA if rep.get("cuda") else CPU
+        version = torch_version(rep)
+        release = str(version) if version is not None else None
+    source = str(report_path if report is not None else folder)
+    found = Release(label, str(status), report, source, error, details, build, release)
+    return found, job.name if job is not None else None
+
+
+def releases_from_reports(
+    paths: Sequence[Path], plan: Sequence[Job] | None = None
+) -> list[Release]:
+    """Load reports and jobs' folders (result_paths) and order them by device and torch
+    version (ties keep the given order); a job of `plan` that left nothing is "not run".
+
+    Raises ReportError for a report or job.json that cannot be read, or a PATH that holds
+    neither (unless a plan says which jobs to expect).
     """
-    releases = []
-    for path in paths:
-        report = load_report(path)
-        label = str(report.get("torch", "unknown"))
-        status = report.get("verdict") or status_from_exit(report.get("exitstatus"), report)
-        releases.append(Release(label, str(status), report, source=str(path)))
-    releases.sort(key=lambda r: r.version_key)
+    planned = {job.name: job for job in plan or ()}
+    releases, names = [], set()
+    for path in map(Path, paths):
+        found = result_paths(path)
+        if not found and plan is None:
+            raise ReportError(f"{path}: no {REPORT_FILE} or {JOB_FILE} in it or below it")
+        for item in found:
+            release, name = release_from(item, planned)
+            releases.append(release)
+            names.add(name)
+    for job in plan or ():
+        if job.name not in names:
+            releases.append(
+                Release(
+                    job.label,
+                    STATUS_NOT_RUN,
+                    error=NO_RESULT,
+                    build=job.device,
+                    release=job.release,
+                )
+            )
+    releases.sort(key=lambda r: r.order)
     labels = [r.label for r in releases]
     for release in releases:
         if labels.count(release.label) > 1:  # two reports of one release: name their folders
@@ -187,10 +280,13 @@ def _difference_line(d: Difference) -> str:
     return f"- {d.kind}: " + d.line("→", _inline, f"`{d.subject}`" if fact else None)
 
 
-def _pair_section(old: Release, new: Release) -> list[str]:
+def _pair_section(old: Release, new: Release, between: Sequence[Release] = ()) -> list[str]:
     found = differences(old.report or {}, new.report or {})
     behaviour = [d for d in found if d.kind != ENVIRONMENT]
     lines = [f"### {old.label} → {new.label}", "", counts_line(behaviour, KINDS[:-1]) + "."]
+    if between:
+        skipped = ", ".join(f"{r.label} ({r.status})" for r in between)
+        lines += ["", f"Between them, without facts to compare: {_inline(skipped)}."]
     if behaviour:
         lines += ["", *[_difference_line(d) for d in behaviour]]
     environment = [d for d in found if d.kind == ENVIRONMENT]
@@ -198,6 +294,79 @@ def _pair_section(old: Release, new: Release) -> list[str]:
         changed = "; ".join(f"{d.subject} {d.before} → {d.after}" for d in environment)
         lines += ["", f"Environment (not behaviour): {_inline(changed)}."]
     return [*lines, ""]
+
+
+def adjacent_pairs(
+    releases: Sequence[Release],
+) -> list[tuple[Release, Release, list[Release]]]:
+    """Each release with facts and the previous one of its build that has facts, with the
+    releases between them that have none (not installed, crashed, not run)."""
+    compared = {id(r) for r in compared_releases(releases)}
+    pairs: list[tuple[Release, Release, list[Release]]] = []
+    previous: Release | None = None
+    between: list[Release] = []
+    for release in releases:
+        if previous is not None and release.build != previous.build:
+            previous, between = None, []
+        if id(release) not in compared:
+            between.append(release)
+            continue
+        if previous is not None:
+            pairs.append((previous, release, between))
+        previous, between = release, []
+    return pairs
+
+
+@dataclass
+class BaselineCheck:
+    """Each release against the report of the same release and device in a baseline."""
+
+    source: str
+    lines: list[str]
+    failures: int  # regressions, plus releases the baseline has that left no report
+
+
+def check_baseline(
+    releases: Sequence[Release], baseline: Sequence[Release], source: str
+) -> BaselineCheck:
+    """rnnspec diff's classes from each baseline report to this run's report of the same
+    release and device. A regression fails; so does a release with no report where the
+    baseline has one (every fact of it would be missing). A release the baseline lacks is
+    listed as not checked. Environment differences (another runner) are left out."""
+    by_key = {(b.build, b.release): b for b in baseline if b.report is not None}
+    rows, changes, failures = [], [], 0
+    for r in releases:
+        base = by_key.get((r.build, r.release))
+        if base is None:
+            rows.append([r.label, r.status, "no baseline report: not checked"])
+            continue
+        if not (r.report or {}).get("facts"):
+            failures += 1
+            rows.append([r.label, r.status, "**no report**: every fact of the baseline is missing"])
+            continue
+        found = [d for d in differences(base.report or {}, r.report or {}) if d.kind != ENVIRONMENT]
+        regressions = [d for d in found if d.kind == REGRESSION]
+        failures += len(regressions)
+        rows.append([r.label, r.status, counts_line(found, KINDS[:-1])])
+        changes += [
+            f"- {r.label}: " + _difference_line(d).removeprefix("- ")
+            for d in regressions[:BASELINE_LINES]
+        ]
+        if len(regressions) > BASELINE_LINES:
+            rest = len(regressions) - BASELINE_LINES
+            changes.append(f"- {r.label}: {rest} more (`rnnspec diff {base.source} ...` lists all)")
+    verdict = f"{failures} failing" if failures else "no regression"
+    lines = [
+        "## Against the baseline",
+        "",
+        f"Each release against its report in `{source}` (rnnspec diff's classes; the machine "
+        f"is not compared): {verdict}.",
+        "",
+        *table(["release", "status", "against the baseline"], rows),
+    ]
+    if changes:
+        lines += ["", *changes]
+    return BaselineCheck(source, [*lines, ""], failures)
 
 
 def _known_bugs_lines(compared: Sequence[Release]) -> list[str]:
@@ -258,8 +427,15 @@ def _benchmark_lines(compared: Sequence[Release]) -> list[str]:
     return ["", "## Benchmarks", "", *cross_release_lines(timed)] if timed else []
 
 
-def render_comparison(releases: Sequence[Release], heatmap: str | None = None) -> str:
-    """The comparison page in Markdown (see the module's docstring for its sections)."""
+def render_comparison(
+    releases: Sequence[Release],
+    heatmap: str | None = None,
+    *,
+    baseline: BaselineCheck | None = None,
+    facts_table: bool = True,
+) -> str:
+    """The comparison page in Markdown (see the module's docstring for its sections);
+    `facts_table=False` leaves out the facts x releases table (the CI summary)."""
     compared = compared_releases(releases)
     facts: dict[str, dict[str, dict[str, Any]]] = {}
     claims: dict[str, str] = {}
@@ -275,17 +451,13 @@ def render_comparison(releases: Sequence[Release], heatmap: str | None = None) -
         f"{len(facts)} facts.",
         "",
         *_releases_table(releases),
+        *_suite_warning(compared),
     ]
-    fingerprints = {r.details.get("suite_fingerprint") for r in compared} - {None}
-    if len(fingerprints) > 1:
-        lines += [
-            "",
-            "**Warning:** the releases ran different versions of the suite (its files changed "
-            "during the run): facts that appear or disappear between releases may come from "
-            "those edits, not from torch.",
-        ]
+    if baseline is not None:
+        lines += ["", *baseline.lines]
     lines += ["", "## Changes between adjacent releases", ""]
-    if len(compared) < 2:
+    pairs = adjacent_pairs(releases)
+    if not pairs:
         lines += ["Fewer than two releases have facts in their report: nothing to compare.", ""]
     else:
         lines += [
@@ -293,25 +465,39 @@ def render_comparison(releases: Sequence[Release], heatmap: str | None = None) -
             "bug shipped), fixed, documented change (a version-gated fact crossed its "
             "boundary), undocumented change (an observation moved beyond its tolerance), "
             "warnings new/gone, environment errors (not compared), skip changes, new and "
-            "removed facts.",
+            "removed facts. Each release is compared with the previous one of its device.",
             "",
         ]
-    for old, new in itertools.pairwise(compared):
-        lines += _pair_section(old, new)
+    for old, new, between in pairs:
+        lines += _pair_section(old, new, between)
     lines += _known_bugs_lines(compared)
     if heatmap:
         lines += ["", "## Topics x releases", "", f"![topics x releases]({heatmap})"]
-    lines += ["", "## Facts x releases", ""]
-    if compared:
-        lines += table(
-            ["fact", *labels],
-            (
-                [f"`{fact_id}`", *[_outcome_cell(facts[fact_id].get(label)) for label in labels]]
-                for fact_id in sorted(facts)
-            ),
-        )
-    else:
-        lines.append("No release produced a report with facts.")
+    if facts_table:
+        lines += ["", "## Facts x releases", ""]
+        if compared:
+            # Every release is a column: one without facts says why in its heading.
+            with_facts = {id(r) for r in compared}
+            columns = [
+                r.label if id(r) in with_facts else f"{r.label}: {r.status}" for r in releases
+            ]
+            lines += table(
+                ["fact", *columns],
+                (
+                    [
+                        f"`{fact_id}`",
+                        *[
+                            _outcome_cell(
+                                facts[fact_id].get(r.label) if id(r) in with_facts else None
+                            )
+                            for r in releases
+                        ],
+                    ]
+                    for fact_id in sorted(facts)
+                ),
+            )
+        else:
+            lines.append("No release produced a report with facts.")
     failing = [f for f in sorted(facts) if any(x["outcome"] == FAILED for x in facts[f].values())]
     lines += ["", "## Facts that fail on some release", ""]
     if not failing:
@@ -328,6 +514,23 @@ def render_comparison(releases: Sequence[Release], heatmap: str | None = None) -
         lines.append(f"  - passes on: {', '.join(passing) if passing else 'none'}")
     lines += _benchmark_lines(compared)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _suite_warning(compared: Sequence[Release]) -> list[str]:
+    """A warning when the releases ran different suites (their files' fingerprints differ)."""
+    suites: dict[str, list[str]] = {}
+    for r in compared:
+        if r.details.get("suite_fingerprint"):
+            suites.setdefault(r.details["suite_fingerprint"], []).append(r.label)
+    if len(suites) < 2:
+        return []
+    which = "; ".join(f"suite {k}: {', '.join(v)}" for k, v in suites.items())
+    return [
+        "",
+        "**Warning:** the releases ran different versions of the suite (its files changed "
+        "during the run, or the runners checked out different commits): facts that appear or "
+        f"disappear between releases may come from those edits, not from torch ({which}).",
+    ]
 
 
 # The picture: one colour per cell, the worst difference of the topic against the previous
@@ -363,7 +566,8 @@ DPI = 100
 
 def topic_grid(releases: Sequence[Release]) -> tuple[list[str], list[list[int]], list[list[int]]]:
     """Topics (rows), and per topic and release the worst difference's level and the
-    number of behaviour differences, each against the previous release with facts."""
+    number of behaviour differences, each against the previous release of its build with
+    facts (the first of a build is "first")."""
     compared = compared_releases(releases)
     topics = sorted({topic_of(f) for r in compared for f in (r.report or {})["facts"]})
     topics = topics or ["(no facts)"]
@@ -372,6 +576,8 @@ def topic_grid(releases: Sequence[Release]) -> tuple[list[str], list[list[int]],
     row_of = {topic: i for i, topic in enumerate(topics)}
     previous: Release | None = None
     for column, release in enumerate(releases):
+        if previous is not None and previous.build != release.build:
+            previous = None
         if not any(release is r for r in compared):
             continue
         rep = release.report or {}
@@ -460,13 +666,26 @@ def plot_heatmap(releases: Sequence[Release], path: Path) -> None:
     plt.close(fig)
 
 
-def write_comparison(releases: Sequence[Release], out_dir: Path) -> Path:
+def write_comparison(
+    releases: Sequence[Release], out_dir: Path, baseline: BaselineCheck | None = None
+) -> Path:
     """Write comparison.md and comparison.png into out_dir; returns the Markdown file."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_heatmap(releases, out_dir / COMPARISON_PNG)
     page = out_dir / COMPARISON_MD
-    page.write_text(render_comparison(releases, heatmap=COMPARISON_PNG))
+    page.write_text(render_comparison(releases, heatmap=COMPARISON_PNG, baseline=baseline))
     return page
+
+
+def append_summary(
+    releases: Sequence[Release], path: Path, baseline: BaselineCheck | None = None
+) -> None:
+    """Append the page without the picture and the facts table to `path`: a CI job summary
+    holds 1 MiB and shows no local image."""
+    text = render_comparison(releases, baseline=baseline, facts_table=False)
+    note = f"\n(The picture and the facts x releases table: {COMPARISON_MD}, {COMPARISON_PNG}.)\n"
+    with Path(path).open("a") as out:
+        out.write(text + note)
 
 
 def _no_extra(command: str, extra: Sequence[str]) -> bool:
@@ -491,16 +710,31 @@ def cmd_diff(args: argparse.Namespace, extra: Sequence[str]) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """Build comparison.md and comparison.png from existing reports."""
+    """Build comparison.md and comparison.png from reports and jobs' folders; exit 1 on a
+    regression against --baseline, 2 when something cannot be read."""
     if not _no_extra("compare", extra):
         return 2
     try:
-        releases = releases_from_reports([Path(p) for p in args.reports])
-    except ReportError as error:
+        plan = read_plan(Path(args.plan)) if args.plan else None
+        releases = releases_from_reports([Path(p) for p in args.reports], plan=plan)
+        baseline = None
+        if args.baseline:
+            trusted = releases_from_reports([Path(args.baseline)])
+            baseline = check_baseline(releases, trusted, args.baseline)
+    except (ReportError, JobError) as error:
         print(f"rnnspec compare: {error}", file=sys.stderr)
         return 2
-    page = write_comparison(releases, Path(args.out))
-    print(f"rnnspec compare: {len(releases)} reports compared in {page}")
+    page = write_comparison(releases, Path(args.out), baseline)
+    if args.summary:
+        append_summary(releases, Path(args.summary), baseline)
+    print(f"rnnspec compare: {len(releases)} releases compared in {page}")
+    if baseline is not None and baseline.failures:
+        print(
+            f"rnnspec compare: {baseline.failures} failing against the baseline "
+            f"{args.baseline} (see 'Against the baseline' in {page})",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -526,11 +760,36 @@ def register(sub: Any) -> None:
     diff.set_defaults(func=cmd_diff)
     compare = sub.add_parser(
         "compare",
-        help="build a comparison page (Markdown and PNG) from report.json files",
-        description="Order the reports by torch version and write comparison.md and "
-        "comparison.png: the classified changes between adjacent releases, known bugs, "
-        "topics x releases, every fact per release, benchmarks.",
+        help="build a comparison page (Markdown and PNG) from reports and matrix jobs' folders",
+        description="Order the reports by device and torch version and write comparison.md "
+        "and comparison.png: the classified changes between adjacent releases, known bugs, "
+        "topics x releases, every fact per release, benchmarks. Exit status: 2 when a report, "
+        "job.json or plan cannot be read, 1 on a regression against --baseline, 0 otherwise.",
     )
-    compare.add_argument("reports", nargs="+", help="report.json files (or folders holding one)")
+    compare.add_argument(
+        "reports",
+        nargs="+",
+        metavar="PATH",
+        help="report.json files, folders holding one or a job.json (rnnspec matrix), or "
+        "folders of such folders (gathered from many runners)",
+    )
     compare.add_argument("--out", default="reports/compare", help="output folder")
+    compare.add_argument(
+        "--plan",
+        metavar="PLAN.json",
+        help="the jobs that were expected (rnnspec matrix --plan): one that left nothing is "
+        "'not run'",
+    )
+    compare.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="reports of the same releases from a run you trust (e.g. docs/matrix): exit 1 "
+        "on a regression against them, or when a release they hold left no report",
+    )
+    compare.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="also append the page, without the picture and the facts table, to FILE "
+        "(e.g. $GITHUB_STEP_SUMMARY)",
+    )
     compare.set_defaults(func=cmd_compare)

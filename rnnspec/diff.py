@@ -119,7 +119,12 @@ VALUE_CHARS = 120  # observed values are cut to this length in a line
 
 
 class ReportError(Exception):
-    """A report file that is missing, is not JSON, or is not an rnnspec report."""
+    """A report file that is missing, is not JSON, is not an rnnspec report, or has a schema
+    this rnnspec cannot read; the message is one line."""
+
+
+# report.json layouts this rnnspec reads: 1 (no observations, warnings, bugs, errors) and 2.
+READABLE_SCHEMAS = (1, 2)
 
 
 # `rnnspec check`'s exit codes, as report.json records them.
@@ -161,6 +166,13 @@ def load_report(path: Path) -> dict[str, Any]:
         raise ReportError(f"{path}: not JSON: {error}") from error
     if not isinstance(payload, dict) or not isinstance(payload.get("facts"), list):
         raise ReportError(f"{path}: not an rnnspec report (no 'facts' list)")
+    schema = payload.get("schema", 1)
+    if schema not in READABLE_SCHEMAS:
+        raise ReportError(
+            f"{path}: report schema {schema!r}, this rnnspec reads schemas "
+            f"{', '.join(map(str, READABLE_SCHEMAS))}: compare with the rnnspec that wrote it, "
+            "or a newer one"
+        )
     for fact in payload["facts"]:
         if not isinstance(fact, dict) or not {"id", "outcome"} <= fact.keys():
             raise ReportError(f"{path}: a fact without 'id' and 'outcome': {fact!r:.200}")

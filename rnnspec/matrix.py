@@ -1,7 +1,19 @@
 """`rnnspec matrix`: the spec suite in one environment per torch release, compared.
 
-    rnnspec matrix [--all | --torch VER ...] [--mnist-root DIR] [--bench-rounds N]
-                   [--bench-only] [--rebuild] [-- PYTEST ARGS]
+    rnnspec matrix [--all | --torch VER ...] [--devices cpu cuda] [--mnist-root DIR]
+                   [--bench-rounds N] [--bench-only] [--rebuild] [-- PYTEST ARGS]
+    rnnspec matrix --plan [--all | --torch VER ...] [--devices cpu cuda]
+    rnnspec matrix --job JOB --out DIR [--mnist-root DIR] [-- PYTEST ARGS]
+
+The releases and devices chosen make a plan: one job per release and device
+(rnnspec.jobs.Job: its name, release, device, Python and the requirements uv installs).
+Run here, the jobs run one after another into OUT/<name>/ and the page follows. `--plan`
+prints the jobs as JSON instead, for a CI system's job matrix, one runner per job; there
+`--job` runs one of them (its record as printed, or its name) into OUT/<name>/, a folder
+named the same on every runner, and `rnnspec compare` gathers the folders into the same
+page (rnnspec.compare). Every job's folder holds job.json: "started" while it runs, then
+the release's status. A "cpu" job hides CUDA from the suite; a "cuda" job that sees no
+CUDA device is not a pass.
 
 uv carries the environments. Every command of a release runs as
 
@@ -42,7 +54,9 @@ suites and writes OUT/benchmarks.md.
 
 OUT/matrix.json records what ran, with the statuses and times; OUT/comparison.md and
 OUT/comparison.png compare the reports (rnnspec.compare). The command exits 0 when
-every release passed (with --bench-only: was timed), 1 otherwise.
+every release passed (with --bench-only: was timed), 1 otherwise; `--job` likewise for
+its one release. `--job` runs no benchmark rounds: timings from different runners do not
+compare.
 """
 
 from __future__ import annotations
@@ -62,11 +76,32 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
+from rnnspec.jobs import (
+    CPU,
+    CUDA,
+    DEVICES,
+    Job,
+    JobError,
+    JobResult,
+    job_name,
+    parse_job_name,
+    plan_json,
+    rnnspec_version,
+    suite_fingerprint,
+)
 from rnnspec.schema import (
     EXIT_OF_VERDICT,
+    STATUS_CRASHED,
+    STATUS_ENVIRONMENT,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_NO_FACTS,
+    STATUS_NOT_INSTALLED,
+    STATUS_PASSED,
+    STATUS_TIMED_OUT,
     VERDICT_ENVIRONMENT,
     VERDICT_FAILED,
     VERDICT_INTERRUPTED,
@@ -115,14 +150,16 @@ BENCH_ROUNDS = 3  # the fewest that give a median and a spread
 BENCH_THREADS = 1
 ERROR_CHARS = 4000  # how much of a failing command's output matrix.json keeps
 
-PASSED, FAILED, INCOMPLETE = "passed", "failed", "incomplete (environment)"
-INTERRUPTED = "incomplete (interrupted)"
+PASSED, FAILED, INCOMPLETE = STATUS_PASSED, STATUS_FAILED, STATUS_ENVIRONMENT
+INTERRUPTED = STATUS_INTERRUPTED
 NO_FACTS, NOT_INSTALLED, TIMED_OUT, CRASHED = (
-    "no facts executed",
-    "not installed",
-    "timed out",
-    "crashed",
+    STATUS_NO_FACTS,
+    STATUS_NOT_INSTALLED,
+    STATUS_TIMED_OUT,
+    STATUS_CRASHED,
 )
+# Named sets `--torch` accepts besides versions (a CI input can say "all").
+RELEASE_SETS = {"all": ALL_RELEASES, "default": DEFAULT_RELEASES}
 VERDICTS = {  # report.json's verdict -> the release's status
     VERDICT_PASSED: PASSED,
     VERDICT_FAILED: FAILED,
@@ -236,10 +273,38 @@ def runtime_dependencies(repo: Path) -> list[str]:
 def requirements(release: str, repo: Path, *, onnx: bool = True) -> list[str]:
     """What a release's environment holds: torch pinned, torchvision to match, the rest."""
     numpy = "numpy<2" if Version(release) < NUMPY_2_FROM else "numpy>=1.26"
-    others = runtime_dependencies(repo)
-    if not onnx:
-        others = [d for d in others if Requirement(d).name not in ONNX_PACKAGES]
-    return [f"torch=={release}", "torchvision", numpy, *others]
+    found = [f"torch=={release}", "torchvision", numpy, *runtime_dependencies(repo)]
+    return found if onnx else without_onnx(found)
+
+
+def without_onnx(packages: Sequence[str]) -> list[str]:
+    """The requirements less the ONNX packages (a URL or a path is kept as it is)."""
+
+    def name(requirement: str) -> str | None:
+        try:
+            return Requirement(requirement).name
+        except InvalidRequirement:
+            return None
+
+    return [p for p in packages if name(p) not in ONNX_PACKAGES]
+
+
+def plan_jobs(
+    releases: Sequence[str], repo: Path, *, python: str = PYTHON, devices: Sequence[str] = (CPU,)
+) -> list[Job]:
+    """One job per release and device, oldest release first: what `--plan` prints for a CI
+    system's job matrix, and what a run on this machine runs one after another."""
+    return [
+        Job(
+            name=job_name(release, device),
+            release=release,
+            device=device,
+            python=python,
+            requirements=tuple(requirements(release, repo)),
+        )
+        for release in releases
+        for device in devices
+    ]
 
 
 def uv_run(
@@ -256,11 +321,14 @@ def uv_run(
     return [*argv, "--"]
 
 
-def child_environment(repo: Path) -> dict[str, str]:
-    """os.environ with the checkout on PYTHONPATH and no outside environment selected."""
+def child_environment(repo: Path, device: str | None = None) -> dict[str, str]:
+    """os.environ with the checkout on PYTHONPATH and no outside environment selected; for a
+    CPU job, CUDA hidden, so that its facts are the same on a CPU runner and a GPU one."""
     drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
     variables = {k: v for k, v in os.environ.items() if k not in drop}
     variables["PYTHONPATH"] = str(repo)  # rnnspec and models, in the suite and its workers
+    if device == CPU:
+        variables["CUDA_VISIBLE_DEVICES"] = ""
     return variables
 
 
@@ -270,10 +338,13 @@ def child_environment(repo: Path) -> dict[str, str]:
 
 @dataclass
 class ReleaseRun:
-    """One release's row of matrix.json."""
+    """One release's row of matrix.json (one job of the plan)."""
 
     torch: str
     status: str = "pending"
+    name: str = ""  # the job's name, its folder's name (rnnspec.jobs.job_name)
+    device: str = CPU
+    python: str = PYTHON
     requirements: list[str] = field(default_factory=list)
     installed: dict[str, str | None] = field(default_factory=dict)  # what the resolver picked
     without: list[str] = field(default_factory=list)  # packages left out to resolve at all
@@ -284,6 +355,7 @@ class ReleaseRun:
     report: str | None = None
     benchmarks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    suite: str | None = None  # the suite's fingerprint when it started (rnnspec.jobs)
 
     def note(self, message: str) -> None:
         self.error = "\n".join(part for part in (self.error, message) if part)
@@ -306,27 +378,28 @@ class MatrixConfig:
     bench_threads: int = BENCH_THREADS  # 0: torch's default
     bench_only: bool = False
     clean_cache: bool = False  # empty uv's cache after each release (disk for --all)
+    devices: tuple[str, ...] = (CPU,)  # each release once per device (rnnspec.jobs.DEVICES)
 
 
-def _say(release: str, message: str) -> None:
-    print(f"[torch {release}] {message}", flush=True)
+def _say(name: str, message: str) -> None:
+    print(f"[{name}] {message}", flush=True)
 
 
-def _folder(config: MatrixConfig, release: str) -> Path:
-    return (config.out / f"torch-{release}").resolve()
+def _folder(config: MatrixConfig, name: str) -> Path:
+    return (config.out / name).resolve()
 
 
-def prepare(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> bool:
-    """Let uv build (or reuse) the release's environment and record what it resolved.
+def prepare(run: ReleaseRun, job: Job, config: MatrixConfig, runner: Runner) -> bool:
+    """Let uv build (or reuse) the job's environment and record what it resolved.
 
     When it cannot resolve with the ONNX packages, it tries once without them (an old torch
     may have no onnxscript to match); their facts then skip, and the release says why.
     """
-    log, env = _folder(config, run.torch) / "install.log", child_environment(config.repo)
+    log, env = Path(run.report_dir) / "install.log", child_environment(config.repo, job.device)
     start = time.monotonic()
     for onnx in (True, False):
-        run.requirements = requirements(run.torch, config.repo, onnx=onnx)
-        argv = uv_run(run.requirements, python=config.python, reinstall=config.rebuild)
+        run.requirements = list(job.requirements) if onnx else without_onnx(job.requirements)
+        argv = uv_run(run.requirements, python=job.python, reinstall=config.rebuild)
         result = runner(
             [*argv, "python", "-c", VERSIONS],
             cwd=config.repo,
@@ -348,7 +421,7 @@ def prepare(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> bool:
     if not onnx:
         run.without = list(ONNX_PACKAGES)
         run.note(f"installed without {', '.join(ONNX_PACKAGES)}: they did not resolve (above)")
-    _say(run.torch, f"environment ready in {run.env_seconds} s: {run.installed}")
+    _say(run.name, f"environment ready in {run.env_seconds} s: {run.installed}")
     return True
 
 
@@ -379,20 +452,20 @@ def status_of(code: int | None, report: dict[str, Any]) -> str:
 def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
     """Run `rnnspec check` in the release's environment and classify the result."""
     folder = Path(run.report_dir)
-    argv = [*uv_run(run.requirements, python=config.python, offline=True), "python", "-m"]
+    argv = [*uv_run(run.requirements, python=run.python, offline=True), "python", "-m"]
     argv += ["rnnspec", "check", f"--report-dir={folder}"]
     if config.mnist_root is not None:
         # "--opt=DIR": pytest would take an existing DIR given alone for a test path and look
         # for its rootdir and pytest.ini there, not in the checkout.
         argv.append(f"--mnist-root={config.mnist_root.resolve()}")
     argv += config.pytest_args
-    _say(run.torch, "running the suite")
+    _say(run.name, "running the suite")
     result = runner(
         argv,
         cwd=config.repo,
         timeout=config.timeout,
         log=folder / "suite.log",
-        env=child_environment(config.repo),
+        env=child_environment(config.repo, run.device),
     )
     run.suite_seconds, run.exit_code = round(result.seconds, 1), result.returncode
     report = folder / "report.json"
@@ -413,7 +486,11 @@ def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
     run.status = status_of(result.returncode, payload)
     if run.status.startswith(CRASHED):
         run.note(result.output[-ERROR_CHARS:].strip())
-    _say(run.torch, f"{run.status} in {run.suite_seconds} s")
+    if run.device == CUDA and not payload.get("cuda"):  # its CUDA facts skipped: not a pass
+        run.note("a CUDA job, but torch saw no CUDA device: the CUDA facts were skipped")
+        if run.status == PASSED:
+            run.status = INCOMPLETE
+    _say(run.name, f"{run.status} in {run.suite_seconds} s")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -424,7 +501,7 @@ def bench_command(run: ReleaseRun, config: MatrixConfig, out_json: Path) -> list
     """pytest-benchmark over the seed models' forward and forward+backward on CPU."""
     from rnnspec.bench import benchmark_options
 
-    argv = [*uv_run(run.requirements, python=config.python, offline=True), "python", "-m"]
+    argv = [*uv_run(run.requirements, python=run.python, offline=True), "python", "-m"]
     argv += ["pytest", "benchmarks/test_bench_models.py", *benchmark_options(out_json)]
     return [*argv, "-k", "cpu and test_forward", "-q", "-p", "no:cacheprovider"]
 
@@ -433,8 +510,8 @@ def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: R
     """`config.bench_rounds` rounds, each timing every release once, in release order."""
     from rnnspec.bench import benchmark_medians, summarise_rounds
 
-    rounds: dict[str, list[list[dict[str, Any]]]] = {run.torch: [] for run in runs}
-    env = child_environment(config.repo)
+    rounds: dict[str, list[list[dict[str, Any]]]] = {run.name: [] for run in runs}
+    env = child_environment(config.repo, CPU)  # the timings are of the CPU
     if config.bench_threads > 0:
         env["OMP_NUM_THREADS"] = str(config.bench_threads)
     for number in range(1, config.bench_rounds + 1):
@@ -442,7 +519,7 @@ def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: R
             folder = Path(run.report_dir)
             out_json = folder / f"bench-round-{number}.json"
             out_json.unlink(missing_ok=True)
-            _say(run.torch, f"benchmark round {number} of {config.bench_rounds}")
+            _say(run.name, f"benchmark round {number} of {config.bench_rounds}")
             result = runner(
                 bench_command(run, config, out_json),
                 cwd=config.repo,
@@ -451,12 +528,12 @@ def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: R
                 env=env,
             )
             if result.ok and out_json.is_file():
-                rounds[run.torch].append(benchmark_medians(out_json))
+                rounds[run.name].append(benchmark_medians(out_json))
             else:
                 why = "timed out" if result.timed_out else f"exit {result.returncode}"
                 run.note(f"benchmark round {number} failed ({why}); see {folder / 'bench.log'}")
     for run in runs:
-        run.benchmarks = summarise_rounds(rounds[run.torch])
+        run.benchmarks = summarise_rounds(rounds[run.name])
         for entry in run.benchmarks:
             entry["threads"] = config.bench_threads or None
         if run.report is not None and run.benchmarks:
@@ -478,6 +555,7 @@ def write_matrix(config: MatrixConfig, runs: Sequence[ReleaseRun], started: dt.d
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "repo": str(config.repo),
         "python": config.python,
+        "devices": list(config.devices),
         "pytest_args": config.pytest_args,
         "mnist_root": str(config.mnist_root) if config.mnist_root else None,
         "bench_rounds": config.bench_rounds,
@@ -493,36 +571,76 @@ def write_matrix(config: MatrixConfig, runs: Sequence[ReleaseRun], started: dt.d
 STALE = ("report.json", "report.md", "training_curves.png", "install.log", "suite.log")
 
 
+def run_release(job: Job, config: MatrixConfig, runner: Runner) -> ReleaseRun:
+    """One job: its environment, then its suite, into OUT/<name>/ beside job.json.
+
+    job.json says "started" from the first moment, so a runner that dies leaves a truthful
+    file; it gets the release's status when the job ends.
+    """
+    folder = _folder(config, job.name)
+    run = ReleaseRun(
+        torch=job.release,
+        name=job.name,
+        device=job.device,
+        python=job.python,
+        report_dir=str(folder),
+        suite=suite_fingerprint(config.repo),
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in [*STALE, "bench.log", *(p.name for p in folder.glob("bench-round-*.json"))]:
+        (folder / name).unlink(missing_ok=True)  # a stale report must not pass for this one
+    JobResult(job=job, suite=run.suite, rnnspec=rnnspec_version(config.repo)).write(folder)
+    try:
+        if not prepare(run, job, config, runner):
+            run.status = NOT_INSTALLED
+            _say(run.name, f"not installed ({run.env_seconds} s)")
+        elif config.bench_only:
+            run.status = "installed"
+        else:
+            run_suite(run, config, runner)
+    except Exception as error:  # one broken release must not lose the others' results
+        run.status, run.error = CRASHED, f"rnnspec matrix: {error!r}"
+    if config.clean_cache:
+        clean_cache(run, config, runner)
+    finish_job(job, run)
+    return run
+
+
+def finish_job(job: Job, run: ReleaseRun) -> Path:
+    """Rewrite the job's job.json with what the run found (again after the benchmarks)."""
+    folder = Path(run.report_dir)
+    started = JobResult.read(folder) or JobResult(job=job, suite=run.suite)
+    result = started.finished_now(
+        status=run.status,
+        error=run.error,
+        installed=run.installed,
+        without=run.without,
+        env_seconds=run.env_seconds,
+        suite_seconds=run.suite_seconds,
+        exit_code=run.exit_code,
+        report=Path(run.report).name if run.report else None,
+    )
+    return result.write(folder)
+
+
 def run_matrix(config: MatrixConfig, runner: Runner = run_command) -> list[ReleaseRun]:
-    """Each release's environment and suite in turn, the benchmark rounds, then the pages."""
+    """Each job's environment and suite in turn, the benchmark rounds, then the pages."""
     started = dt.datetime.now(dt.UTC)
-    runs = [ReleaseRun(torch=r, report_dir=str(_folder(config, r))) for r in config.releases]
-    for run in runs:
-        folder = Path(run.report_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in [*STALE, "bench.log", *(p.name for p in folder.glob("bench-round-*.json"))]:
-            (folder / name).unlink(missing_ok=True)  # a stale report must not pass for this one
-        try:
-            if not prepare(run, config, runner):
-                run.status = NOT_INSTALLED
-                _say(run.torch, f"not installed ({run.env_seconds} s)")
-            elif config.bench_only:
-                run.status = "installed"
-            else:
-                run_suite(run, config, runner)
-        except Exception as error:  # one broken release must not lose the others' results
-            run.status, run.error = CRASHED, f"rnnspec matrix: {error!r}"
-        if config.clean_cache:
-            clean_cache(run, config, runner)
+    jobs = plan_jobs(config.releases, config.repo, python=config.python, devices=config.devices)
+    runs: list[ReleaseRun] = []
+    for job in jobs:
+        runs.append(run_release(job, config, runner))
         write_matrix(config, runs, started)  # progress survives an interrupt
     installed = [r for r in runs if r.installed and r.status != NOT_INSTALLED]
     if config.bench_rounds > 0 and installed:
         run_bench_rounds(installed, config, runner)
+        for job, run in zip(jobs, runs, strict=True):  # the rounds' notes, into job.json too
+            finish_job(job, run)
     write_matrix(config, runs, started)
     if config.bench_only:
         write_bench_page(runs, config.out)
     else:
-        write_comparison_page(runs, config.out)
+        write_comparison_page(jobs, config.out)
     return runs
 
 
@@ -554,15 +672,13 @@ def write_bench_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
     return page
 
 
-def write_comparison_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
-    from rnnspec.compare import Release, write_comparison
+def write_comparison_page(jobs: Sequence[Job], out: Path) -> Path:
+    """The comparison page of the jobs' folders, read as `rnnspec compare` reads gathered
+    ones: a page from one machine and one gathered from many runners are the same page."""
+    from rnnspec.compare import releases_from_reports, write_comparison
 
-    releases = []
-    for run in runs:
-        report = json.loads(Path(run.report).read_text()) if run.report else None
-        details = {"env_seconds": run.env_seconds, "suite_seconds": run.suite_seconds}
-        releases.append(Release(run.torch, run.status, report, run.report, run.error, details))
-    return write_comparison(releases, out)
+    folders = [(out / job.name).resolve() for job in jobs]
+    return write_comparison(releases_from_reports(folders, plan=jobs), out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -570,39 +686,109 @@ def write_comparison_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
 
 
 def parse_releases(values: Sequence[str]) -> list[str]:
-    """Releases from `--torch` (space or comma separated), deduplicated, oldest first."""
+    """Releases from `--torch` (space or comma separated, or a named set: "all", "default"),
+    deduplicated, oldest first."""
     releases: list[str] = []
     for value in values:
         for item in value.replace(",", " ").split():
-            try:
-                Version(item)
-            except InvalidVersion as error:
-                raise argparse.ArgumentTypeError(f"not a torch version: {item!r}") from error
-            if item not in releases:
-                releases.append(item)
+            for release in RELEASE_SETS.get(item, (item,)):
+                try:
+                    Version(release)
+                except InvalidVersion as error:
+                    raise argparse.ArgumentTypeError(
+                        f"not a torch version: {release!r} (nor {' or '.join(RELEASE_SETS)})"
+                    ) from error
+                if release not in releases:
+                    releases.append(release)
     return sorted(releases, key=Version)
 
 
+def job_of(value: str, repo: Path, python: str) -> Job:
+    """`--job`'s job: a JSON record as `--plan` printed it (CI passes it on as it is), or a
+    job's name (torch-2.15.0, torch-2.15.0-cuda), planned here as `--plan` would."""
+    if value.lstrip().startswith("{"):
+        return Job.from_json(value)
+    release, device = parse_job_name(value)
+    return plan_jobs([release], repo, python=python, devices=[device])[0]
+
+
+def _refuse(message: str) -> int:
+    print(f"rnnspec matrix: {message}", file=sys.stderr)
+    return 2
+
+
 def cmd_matrix(args: argparse.Namespace, extra: Sequence[str], runner: Runner = run_command) -> int:
-    """Run the suite (or only the benchmarks) against each release; write the pages."""
-    try:
-        releases = parse_releases(ALL_RELEASES if args.all else args.torch or DEFAULT_RELEASES)
-    except argparse.ArgumentTypeError as error:
-        print(f"rnnspec matrix: {error}", file=sys.stderr)
-        return 2
+    """Run the suite (or only the benchmarks) against each release and write the pages; or
+    print the plan (`--plan`), or run one job of it (`--job`)."""
     pytest_args = list(extra)
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
-    if args.clean_cache and (args.bench_only or args.bench_rounds > 0):
-        print(
-            "rnnspec matrix: --clean-cache removes each release's environment before the "
-            "interleaved benchmark rounds could use it; add --bench-rounds 0"
+    if args.job is not None:
+        return cmd_job(args, pytest_args, runner)
+    try:
+        releases = parse_releases(ALL_RELEASES if args.all else args.torch or DEFAULT_RELEASES)
+    except argparse.ArgumentTypeError as error:
+        return _refuse(str(error))
+    devices = tuple(dict.fromkeys(args.devices or (CPU,)))
+    if args.plan:
+        if pytest_args:
+            return _refuse("--plan prints the jobs; pytest arguments go to each `--job` run")
+        print(plan_json(plan_jobs(releases, REPO, python=args.python, devices=devices)))
+        return 0
+    bench_rounds = BENCH_ROUNDS if args.bench_rounds is None else args.bench_rounds
+    if args.clean_cache and (args.bench_only or bench_rounds > 0):
+        return _refuse(
+            "--clean-cache removes each release's environment before the interleaved "
+            "benchmark rounds could use it; add --bench-rounds 0"
         )
-        return 2
     if args.bench_only and pytest_args:
-        print("rnnspec matrix: --bench-only runs no suite; pytest arguments make no sense")
-        return 2
-    config = MatrixConfig(
+        return _refuse("--bench-only runs no suite; pytest arguments make no sense")
+    config = _config(args, releases, pytest_args, bench_rounds, devices)
+    runs = run_matrix(config, runner)
+    page = "benchmarks.md" if config.bench_only else "comparison.md"
+    print(f"rnnspec matrix: {config.out / 'matrix.json'}, {config.out / page}")
+    width = max(len(r.name) for r in runs)
+    for r in runs:
+        times = f"env {r.env_seconds} s" + (
+            "" if config.bench_only else f", suite {r.suite_seconds} s"
+        )
+        print(f"  {r.name:<{width}}  {r.status:<24} {times}")
+    if config.bench_only:
+        return 0 if all(r.benchmarks for r in runs) else 1
+    return 0 if all(r.status == PASSED for r in runs) else 1
+
+
+def cmd_job(args: argparse.Namespace, pytest_args: list[str], runner: Runner) -> int:
+    """`--job`: one job of a plan into OUT/<name>/ (job.json, the report, the logs), no page;
+    exit 0 when the release passed, 1 otherwise."""
+    if args.torch or args.all or args.devices or args.plan:
+        return _refuse("--job names its release and device; drop --torch, --all, --devices, --plan")
+    if args.bench_only or args.bench_rounds:
+        return _refuse(
+            "--job runs no benchmark rounds: timings from different runners do not compare; "
+            "time the releases on one machine with --bench-only"
+        )
+    try:
+        job = job_of(args.job, REPO, args.python)
+    except JobError as error:
+        return _refuse(f"--job: {error}")
+    config = _config(args, [job.release], pytest_args, 0, (job.device,))
+    run = run_release(job, config, runner)
+    print(
+        f"rnnspec matrix: {job.name}: {run.status} (env {run.env_seconds} s, suite "
+        f"{run.suite_seconds} s); {Path(run.report_dir) / 'job.json'}"
+    )
+    return 0 if run.status == PASSED else 1
+
+
+def _config(
+    args: argparse.Namespace,
+    releases: list[str],
+    pytest_args: list[str],
+    bench_rounds: int,
+    devices: tuple[str, ...],
+) -> MatrixConfig:
+    return MatrixConfig(
         releases=releases,
         out=Path(args.out),
         pytest_args=pytest_args,
@@ -611,23 +797,12 @@ def cmd_matrix(args: argparse.Namespace, extra: Sequence[str], runner: Runner = 
         install_timeout=args.install_timeout,
         rebuild=args.rebuild,
         python=args.python,
-        bench_rounds=max(1, args.bench_rounds) if args.bench_only else args.bench_rounds,
+        bench_rounds=max(1, bench_rounds) if args.bench_only else bench_rounds,
         bench_threads=args.bench_threads,
         bench_only=args.bench_only,
         clean_cache=args.clean_cache,
+        devices=devices,
     )
-    runs = run_matrix(config, runner)
-    page = "benchmarks.md" if config.bench_only else "comparison.md"
-    print(f"rnnspec matrix: {config.out / 'matrix.json'}, {config.out / page}")
-    width = max(len(r.torch) for r in runs)
-    for r in runs:
-        times = f"env {r.env_seconds} s" + (
-            "" if config.bench_only else f", suite {r.suite_seconds} s"
-        )
-        print(f"  torch {r.torch:<{width}}  {r.status:<24} {times}")
-    if config.bench_only:
-        return 0 if all(r.benchmarks for r in runs) else 1
-    return 0 if all(r.status == PASSED for r in runs) else 1
 
 
 def register(sub: Any) -> None:
@@ -643,21 +818,42 @@ def register(sub: Any) -> None:
         "--torch",
         nargs="+",
         metavar="VER",
-        help=f"torch releases (default: {' '.join(DEFAULT_RELEASES)})",
+        help=f"torch releases, or a named set: all, default (default: {' '.join(DEFAULT_RELEASES)})",
     )
     which.add_argument(
         "--all",
         action="store_true",
         help=f"one release per minor from 2.0: {' '.join(ALL_RELEASES)}",
     )
+    matrix.add_argument(
+        "--devices",
+        nargs="+",
+        choices=DEVICES,
+        metavar="DEVICE",
+        help="each release once per device: cpu (CUDA hidden from the suite), cuda (needs a "
+        "GPU; a release that sees none is not a pass) (default: cpu)",
+    )
+    matrix.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the jobs (release, device, Python, requirements) as one line of JSON, "
+        "for a CI system's job matrix; run nothing",
+    )
+    matrix.add_argument(
+        "--job",
+        metavar="JOB",
+        help="run one job of a plan: its JSON record, as --plan prints it, or its name "
+        "(torch-2.15.0, torch-2.15.0-cuda); writes OUT/<name>/ with job.json, no page; "
+        "exit 0 when the release passed",
+    )
     matrix.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (%(default)s)")
     matrix.add_argument("--mnist-root", help="folder holding MNIST/raw/, passed to every release")
     matrix.add_argument(
         "--bench-rounds",
         type=int,
-        default=BENCH_ROUNDS,
         metavar="N",
-        help="interleaved rounds timing the seed models in every release; 0: none (%(default)s)",
+        help=f"interleaved rounds timing the seed models in every release; 0: none "
+        f"({BENCH_ROUNDS}; none with --job)",
     )
     matrix.add_argument(
         "--bench-threads",

@@ -1,7 +1,8 @@
 """The names every writer and reader of a report shares: outcomes, verdicts, exit statuses.
 
-A fact has one outcome; a run has one verdict and one exit status. The plugin writes
-them, `rnnspec diff`, `compare` and `matrix` read them: they all take the names from here.
+A fact has one outcome; a run has one verdict and one exit status; a release of the
+matrix (one job) has one status. The plugin writes the first three and `rnnspec matrix`
+the last; `rnnspec diff`, `compare` and `matrix` read them: they all take the names from here.
 """
 
 from __future__ import annotations
@@ -43,6 +44,21 @@ EXIT_OF_VERDICT = {
     VERDICT_NOT_RUN: EXIT_NOT_RUN,
 }
 VERDICT_OF_EXIT = {code: verdict for verdict, code in EXIT_OF_VERDICT.items()}
+
+
+# ------------------------------------------- a release's status in the matrix (one job each)
+# What `rnnspec matrix` writes into each job's job.json and matrix.json, and what the
+# comparison page shows in its releases table.
+STATUS_PASSED = "passed"  # a report whose verdict is "passed", from a suite that exited 0
+STATUS_FAILED = "failed"
+STATUS_ENVIRONMENT = "incomplete (environment)"
+STATUS_INTERRUPTED = "incomplete (interrupted)"
+STATUS_NO_FACTS = "no facts executed"
+STATUS_NOT_INSTALLED = "not installed"  # uv could not build the release's environment
+STATUS_TIMED_OUT = "timed out"  # the suite ran past its limit (its report, if any, is kept)
+STATUS_CRASHED = "crashed"  # no report, pytest's internal error, a signal; a reason may follow
+STATUS_NOT_RUN = "not run"  # planned, but no result of the job reached the comparison
+STATUS_STARTED = "started"  # job.json while the job runs; left so, the job never finished
 
 
 def verdict(summary: dict[str, int]) -> str:

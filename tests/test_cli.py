@@ -4,7 +4,9 @@ Every command of README.md's ```sh blocks runs as written: only a DIR placeholde
 becomes a real folder, and commands that would run the pytest suite are narrowed to
 a few fast facts through PYTEST_ADDOPTS (so the command text is unchanged). The
 `rnnspec matrix` commands are parsed by the real argument parser, not executed: each
-builds an environment of several GB per torch release.
+builds an environment of several GB per torch release; `--plan` builds none and runs.
+The CI section's `rnnspec compare gathered --plan plan.json` reads a gathered tree that
+the test lays out as the job command would (a job folder holding the narrowed report).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from rnnspec import check, cli
+from rnnspec import check, cli, matrix
 from rnnspec.schema import specs_relative
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 SUBCOMMANDS = ("check", "bench", "golden", "index", "matrix", "compare", "diff", "repeat")
-NOT_EXECUTED = re.compile(r"^uv run rnnspec matrix\b")  # parsed only: multi-GB environments
+# Parsed only: multi-GB environments. `--plan` installs nothing and runs.
+NOT_EXECUTED = re.compile(r"^uv run rnnspec matrix\b(?!.*--plan)")
 MNIST_PLACEHOLDER = re.compile(r"(--mnist-root[ =]|RNNSPEC_MNIST_ROOT=)DIR\b")
 
 
@@ -205,6 +208,21 @@ def prepare_reports(workspace: Path, env: dict[str, str]) -> None:
         copy.write_text((workspace / name / "report.json").read_text())
 
 
+def prepare_gathered(workspace: Path, env: dict[str, str]) -> None:
+    """What the CI section's compare reads: plan.json from the README's own plan command,
+    and gathered/torch-<ver>/ as `rnnspec matrix --job torch-<ver>` leaves it (its report)."""
+    prepare_reports(workspace, env)
+    report = json.loads((workspace / "new" / "report.json").read_text())
+    release = report["torch"].split("+")[0]
+    folder = workspace / "gathered" / f"torch-{release}"
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        (folder / "report.json").write_text(json.dumps(report))
+    if not (workspace / "plan.json").is_file():
+        (command,) = [c for c in readme_commands() if "matrix --plan" in c]
+        subprocess.run(["bash", "-c", command], cwd=workspace, env=env, check=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", readme_commands())
 def test_every_readme_command_runs_as_written(
@@ -225,10 +243,14 @@ def test_every_readme_command_runs_as_written(
         assert args.command == "matrix"
         if "--mnist-root" in command:
             assert Path(args.mnist_root) == mnist_root
+        if args.job is not None:  # a job the plan has, by name
+            assert matrix.job_of(args.job, REPO, args.python).name == args.job
         return
     uses_reports = "rnnspec" in command
     if uses_reports:
         prepare_reports(workspace, env)
+    if "gathered" in command:
+        prepare_gathered(workspace, env)
     done = subprocess.run(
         ["bash", "-c", text],
         cwd=workspace if uses_reports else REPO,

@@ -510,11 +510,15 @@ def test_command_line_orders_releases_and_passes_pytest_args(tmp_path: Path) -> 
     assert fake.of("suite")[0][-4:] == ["-m", "not slow", "-n", "2"]
 
 
-def test_command_line_defaults_to_the_default_set() -> None:
-    args, _ = parse([])
+def test_command_line_defaults_to_the_default_set(tmp_path: Path) -> None:
+    args, extra = parse(["--out", str(tmp_path)])
     assert args.torch is None
     assert not args.all
-    assert args.bench_rounds == matrix.BENCH_ROUNDS
+    fake = FakeUv()
+    assert matrix.cmd_matrix(args, extra, runner=fake) == 0
+    suites = [next(a for a in c if a.startswith("torch==")) for c in fake.of("suite")]
+    assert suites == [f"torch=={r}" for r in DEFAULT_RELEASES]
+    assert len(fake.of("bench")) == matrix.BENCH_ROUNDS * len(DEFAULT_RELEASES)
 
 
 @pytest.mark.parametrize(
