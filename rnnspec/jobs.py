@@ -37,7 +37,7 @@ DEVICES = (CPU, CUDA)
 NAME = re.compile(r"^torch-(?P<release>[^-/\s]+?)(?:-(?P<device>[a-z]+))?$")
 # The files whose content makes the suite what it is: two jobs that hashed them differently
 # ran different suites (the comparison page warns).
-SUITE_FILES = ("specs/**/*.py", "rnnspec/**/*.py", "models/**/*.py", "conftest.py", "pytest.ini")
+SUITE_FILES = ("rnnspec/**/*.py", "rnnspec/**/*.json", "rnnspec/facts.ini", "models/**/*.py")
 
 
 class JobError(Exception):

@@ -66,12 +66,13 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -270,11 +271,71 @@ def runtime_dependencies(repo: Path) -> list[str]:
     return [d for d in project["dependencies"] if Requirement(d).name not in PINNED_HERE]
 
 
-def requirements(release: str, repo: Path, *, onnx: bool = True) -> list[str]:
-    """What a release's environment holds: torch pinned, torchvision to match, the rest."""
+def requirements(
+    release: str, repo: Path, *, onnx: bool = True, torch: str | None = None
+) -> list[str]:
+    """What a release's environment holds: torch pinned (or `torch`, the requirement of a
+    build that is not a PyPI release: a wheel, a URL), torchvision to match, the rest."""
     numpy = "numpy<2" if Version(release) < NUMPY_2_FROM else "numpy>=1.26"
-    found = [f"torch=={release}", "torchvision", numpy, *runtime_dependencies(repo)]
+    found = [torch or f"torch=={release}", "torchvision", numpy, *runtime_dependencies(repo)]
     return found if onnx else without_onnx(found)
+
+
+WHEEL_NAME = re.compile(r"^torch-(?P<version>[^-]+)-.+\.whl$")
+LOCAL_BUILD = "local"  # the local version label of a build whose wheel names none: 2.15.0+local
+
+
+@dataclass(frozen=True)
+class TorchBuild:
+    """What `--torch` names: a PyPI release ("2.15.0"), or a build from elsewhere (a wheel file,
+    a URL, a requirement "torch @ ..." or "torch==2.16.0rc1") under the release it reports."""
+
+    release: str  # a PEP 440 version: the PyPI release, or the build's own ("2.15.0+local")
+    requirement: str | None = None  # what uv installs for a build from elsewhere
+
+    @classmethod
+    def parse(cls, value: str) -> TorchBuild:
+        """A build from one `--torch` value; ArgumentTypeError when it names none."""
+        try:
+            return cls(str(Version(value)))
+        except InvalidVersion:
+            pass
+        if value.endswith(".whl") and "://" not in value:
+            path = Path(value).expanduser().resolve()
+            if not path.is_file():
+                raise argparse.ArgumentTypeError(f"no such wheel: {value}")
+            return cls(_wheel_release(path.name), f"torch @ {path.as_uri()}")
+        if re.match(r"^(https?|file)://", value):
+            return cls(_wheel_release(value.rsplit("/", 1)[-1]), f"torch @ {value}")
+        unknown = argparse.ArgumentTypeError(
+            f"not a torch version, wheel, URL or requirement: {value!r} "
+            f"(nor {' or '.join(RELEASE_SETS)})"
+        )
+        try:
+            requirement = Requirement(value)
+        except InvalidRequirement as error:
+            raise unknown from error
+        if requirement.name != "torch":
+            raise unknown
+        if requirement.url:
+            return cls(_wheel_release(requirement.url.rsplit("/", 1)[-1]), value)
+        pins = [s.version for s in requirement.specifier if s.operator in ("==", "===")]
+        if len(pins) != 1 or "*" in pins[0]:
+            raise argparse.ArgumentTypeError(f"{value!r} pins no single torch release (use ==)")
+        return cls(str(Version(pins[0])), value)
+
+
+def _wheel_release(filename: str) -> str:
+    """The release a torch wheel's file name gives, with a local label ("+local") unless the
+    name has one, so that a build never shares a folder with the PyPI release of its number."""
+    match = WHEEL_NAME.match(filename)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"cannot tell the torch release of {filename!r}: name a wheel torch-VER-...whl, or "
+            "give a requirement with a version, e.g. 'torch==2.16.0rc1'"
+        )
+    version = Version(match.group("version").replace("%2B", "+"))
+    return str(version) if version.local else f"{version}+{LOCAL_BUILD}"
 
 
 def without_onnx(packages: Sequence[str]) -> list[str]:
@@ -290,17 +351,24 @@ def without_onnx(packages: Sequence[str]) -> list[str]:
 
 
 def plan_jobs(
-    releases: Sequence[str], repo: Path, *, python: str = PYTHON, devices: Sequence[str] = (CPU,)
+    releases: Sequence[str],
+    repo: Path,
+    *,
+    python: str = PYTHON,
+    devices: Sequence[str] = (CPU,),
+    builds: Mapping[str, str] | None = None,
 ) -> list[Job]:
     """One job per release and device, oldest release first: what `--plan` prints for a CI
-    system's job matrix, and what a run on this machine runs one after another."""
+    system's job matrix, and what a run on this machine runs one after another. `builds`
+    gives the torch requirement of each release that is not a PyPI one (TorchBuild)."""
+    builds = builds or {}
     return [
         Job(
             name=job_name(release, device),
             release=release,
             device=device,
             python=python,
-            requirements=tuple(requirements(release, repo)),
+            requirements=tuple(requirements(release, repo, torch=builds.get(release))),
         )
         for release in releases
         for device in devices
@@ -308,10 +376,17 @@ def plan_jobs(
 
 
 def uv_run(
-    packages: Sequence[str], *, python: str = PYTHON, reinstall: bool = False, offline: bool = False
+    packages: Sequence[str],
+    *,
+    python: str = PYTHON,
+    reinstall: bool = False,
+    offline: bool = False,
+    options: Sequence[str] = (),
 ) -> list[str]:
-    """`uv run` in a cached environment holding `packages` and nothing from the project."""
+    """`uv run` in a cached environment holding `packages` and nothing from the project;
+    `options` are uv's own (an index, --prerelease)."""
     argv = ["uv", "run", "--isolated", "--no-project", "--python", python, "--compile-bytecode"]
+    argv += options
     if reinstall:
         argv.append("--reinstall")
     if offline:
@@ -379,6 +454,11 @@ class MatrixConfig:
     bench_only: bool = False
     clean_cache: bool = False  # empty uv's cache after each release (disk for --all)
     devices: tuple[str, ...] = (CPU,)  # each release once per device (rnnspec.jobs.DEVICES)
+    # The torch requirement of each release that is not a PyPI one (a wheel, a URL: TorchBuild)
+    builds: dict[str, str] = field(default_factory=dict)
+    # uv's own options for every environment: --index-url, --extra-index-url, --find-links,
+    # --prerelease (a nightly index, a release candidate)
+    uv_options: tuple[str, ...] = ()
 
 
 def _say(name: str, message: str) -> None:
@@ -399,7 +479,12 @@ def prepare(run: ReleaseRun, job: Job, config: MatrixConfig, runner: Runner) -> 
     start = time.monotonic()
     for onnx in (True, False):
         run.requirements = list(job.requirements) if onnx else without_onnx(job.requirements)
-        argv = uv_run(run.requirements, python=job.python, reinstall=config.rebuild)
+        argv = uv_run(
+            run.requirements,
+            python=job.python,
+            reinstall=config.rebuild,
+            options=config.uv_options,
+        )
         result = runner(
             [*argv, "python", "-c", VERSIONS],
             cwd=config.repo,
@@ -452,7 +537,8 @@ def status_of(code: int | None, report: dict[str, Any]) -> str:
 def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
     """Run `rnnspec check` in the release's environment and classify the result."""
     folder = Path(run.report_dir)
-    argv = [*uv_run(run.requirements, python=run.python, offline=True), "python", "-m"]
+    argv = uv_run(run.requirements, python=run.python, offline=True, options=config.uv_options)
+    argv += ["python", "-m"]
     argv += ["rnnspec", "check", f"--report-dir={folder}"]
     if config.mnist_root is not None:
         # "--opt=DIR": pytest would take an existing DIR given alone for a test path and look
@@ -501,7 +587,8 @@ def bench_command(run: ReleaseRun, config: MatrixConfig, out_json: Path) -> list
     """pytest-benchmark over the seed models' forward and forward+backward on CPU."""
     from rnnspec.bench import benchmark_options
 
-    argv = [*uv_run(run.requirements, python=run.python, offline=True), "python", "-m"]
+    argv = uv_run(run.requirements, python=run.python, offline=True, options=config.uv_options)
+    argv += ["python", "-m"]
     argv += ["pytest", "benchmarks/test_bench_models.py", *benchmark_options(out_json)]
     return [*argv, "-k", "cpu and test_forward", "-q", "-p", "no:cacheprovider"]
 
@@ -626,7 +713,13 @@ def finish_job(job: Job, run: ReleaseRun) -> Path:
 def run_matrix(config: MatrixConfig, runner: Runner = run_command) -> list[ReleaseRun]:
     """Each job's environment and suite in turn, the benchmark rounds, then the pages."""
     started = dt.datetime.now(dt.UTC)
-    jobs = plan_jobs(config.releases, config.repo, python=config.python, devices=config.devices)
+    jobs = plan_jobs(
+        config.releases,
+        config.repo,
+        python=config.python,
+        devices=config.devices,
+        builds=config.builds,
+    )
     runs: list[ReleaseRun] = []
     for job in jobs:
         runs.append(run_release(job, config, runner))
@@ -685,22 +778,28 @@ def write_comparison_page(jobs: Sequence[Job], out: Path) -> Path:
 # The command
 
 
-def parse_releases(values: Sequence[str]) -> list[str]:
-    """Releases from `--torch` (space or comma separated, or a named set: "all", "default"),
-    deduplicated, oldest first."""
-    releases: list[str] = []
+def parse_builds(values: Sequence[str]) -> list[TorchBuild]:
+    """The builds `--torch` names: releases (space or comma separated, or a named set: "all",
+    "default"), wheels, URLs or requirements, deduplicated by release, oldest first."""
+    builds: dict[str, TorchBuild] = {}
     for value in values:
-        for item in value.replace(",", " ").split():
-            for release in RELEASE_SETS.get(item, (item,)):
-                try:
-                    Version(release)
-                except InvalidVersion as error:
-                    raise argparse.ArgumentTypeError(
-                        f"not a torch version: {release!r} (nor {' or '.join(RELEASE_SETS)})"
-                    ) from error
-                if release not in releases:
-                    releases.append(release)
-    return sorted(releases, key=Version)
+        items = [value] if _is_one_build(value) else value.replace(",", " ").split()
+        for item in items:
+            for name in RELEASE_SETS.get(item, (item,)):
+                build = TorchBuild.parse(name)
+                builds.setdefault(build.release, build)
+    return sorted(builds.values(), key=lambda b: Version(b.release))
+
+
+def _is_one_build(value: str) -> bool:
+    """Whether a `--torch` value is one requirement ("torch @ URL", "torch >= ...") that may
+    hold spaces or commas, rather than a list of releases."""
+    return value.lstrip().startswith("torch")
+
+
+def parse_releases(values: Sequence[str]) -> list[str]:
+    """The releases `--torch` names (see parse_builds)."""
+    return [build.release for build in parse_builds(values)]
 
 
 def job_of(value: str, repo: Path, python: str) -> Job:
@@ -726,14 +825,17 @@ def cmd_matrix(args: argparse.Namespace, extra: Sequence[str], runner: Runner = 
     if args.job is not None:
         return cmd_job(args, pytest_args, runner)
     try:
-        releases = parse_releases(ALL_RELEASES if args.all else args.torch or DEFAULT_RELEASES)
+        builds = parse_builds(ALL_RELEASES if args.all else args.torch or DEFAULT_RELEASES)
     except argparse.ArgumentTypeError as error:
         return _refuse(str(error))
+    releases = [build.release for build in builds]
+    elsewhere = {b.release: b.requirement for b in builds if b.requirement is not None}
     devices = tuple(dict.fromkeys(args.devices or (CPU,)))
     if args.plan:
         if pytest_args:
             return _refuse("--plan prints the jobs; pytest arguments go to each `--job` run")
-        print(plan_json(plan_jobs(releases, REPO, python=args.python, devices=devices)))
+        jobs = plan_jobs(releases, REPO, python=args.python, devices=devices, builds=elsewhere)
+        print(plan_json(jobs))
         return 0
     bench_rounds = BENCH_ROUNDS if args.bench_rounds is None else args.bench_rounds
     if args.clean_cache and (args.bench_only or bench_rounds > 0):
@@ -743,7 +845,7 @@ def cmd_matrix(args: argparse.Namespace, extra: Sequence[str], runner: Runner = 
         )
     if args.bench_only and pytest_args:
         return _refuse("--bench-only runs no suite; pytest arguments make no sense")
-    config = _config(args, releases, pytest_args, bench_rounds, devices)
+    config = _config(args, releases, pytest_args, bench_rounds, devices, builds=elsewhere)
     runs = run_matrix(config, runner)
     page = "benchmarks.md" if config.bench_only else "comparison.md"
     print(f"rnnspec matrix: {config.out / 'matrix.json'}, {config.out / page}")
@@ -787,7 +889,14 @@ def _config(
     pytest_args: list[str],
     bench_rounds: int,
     devices: tuple[str, ...],
+    builds: dict[str, str] | None = None,
 ) -> MatrixConfig:
+    uv_options: list[str] = []
+    for option in ("index_url", "extra_index_url", "find_links"):
+        for value in getattr(args, option, None) or ():
+            uv_options += [f"--{option.replace('_', '-')}", value]
+    if getattr(args, "prerelease", None):
+        uv_options += ["--prerelease", args.prerelease]
     return MatrixConfig(
         releases=releases,
         out=Path(args.out),
@@ -802,6 +911,8 @@ def _config(
         bench_only=args.bench_only,
         clean_cache=args.clean_cache,
         devices=devices,
+        builds=builds or {},
+        uv_options=tuple(uv_options),
     )
 
 
@@ -818,7 +929,9 @@ def register(sub: Any) -> None:
         "--torch",
         nargs="+",
         metavar="VER",
-        help=f"torch releases, or a named set: all, default (default: {' '.join(DEFAULT_RELEASES)})",
+        help="torch releases, or a named set: all, default (default: "
+        f"{' '.join(DEFAULT_RELEASES)}); or a build from elsewhere: a wheel file, a URL, a "
+        "requirement ('torch @ URL', 'torch==2.16.0rc1'), reported under its own release",
     )
     which.add_argument(
         "--all",
@@ -883,6 +996,17 @@ def register(sub: Any) -> None:
     )
     matrix.add_argument(
         "--python", default=PYTHON, help="Python for the environments (%(default)s)"
+    )
+    index = matrix.add_argument_group(
+        "where uv finds torch", "uv's own options, for a nightly or an in-house index"
+    )
+    index.add_argument("--index-url", action="append", metavar="URL", help="uv --index-url")
+    index.add_argument(
+        "--extra-index-url", action="append", metavar="URL", help="uv --extra-index-url"
+    )
+    index.add_argument("--find-links", action="append", metavar="DIR", help="uv --find-links")
+    index.add_argument(
+        "--prerelease", choices=("allow", "if-necessary", "explicit"), help="uv --prerelease"
     )
     matrix.add_argument(
         "--clean-cache",

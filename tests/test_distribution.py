@@ -153,3 +153,66 @@ def test_a_team_s_recorded_fact_that_moves_is_a_regression_in_rnnspec_diff(tmp_p
     assert diff.returncode == 1, diff.stdout[-3000:]
     regressions = [line for line in diff.stdout.splitlines() if ": passed ->" in line]
     assert [recorded in line for line in regressions] == [True], diff.stdout[-3000:]
+
+
+def repack(distribution: str, folder: Path) -> Path:
+    """A wheel of an installed distribution, rebuilt from its files and its dist-info (RECORD
+    rewritten, without hashes; INSTALLER, REQUESTED and direct_url.json left out, as a wheel
+    has none): a local build of a release, as a team's own torch wheel would be."""
+    import importlib.metadata
+    import zipfile
+
+    dist = importlib.metadata.distribution(distribution)
+    info = next(
+        f for f in dist.files or () if f.parts[0].endswith(".dist-info") and f.name == "WHEEL"
+    )
+    tag = next(
+        line.split(":", 1)[1].strip()
+        for line in Path(str(dist.locate_file(info))).read_text().splitlines()
+        if line.startswith("Tag:")
+    )
+    skip = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"}
+    files = [
+        f
+        for f in dist.files or ()
+        if not str(f).startswith("..") and "__pycache__" not in f.parts and f.name not in skip
+    ]
+    record = f"{info.parts[0]}/RECORD"
+    wheel = folder / f"{dist.metadata['Name']}-{dist.version}-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_STORED) as archive:
+        for f in files:
+            archive.write(dist.locate_file(f), f.as_posix())
+        archive.writestr(record, "".join(f"{f.as_posix()},,\n" for f in files) + f"{record},,\n")
+    return wheel
+
+
+@pytest.mark.slow
+def test_the_matrix_takes_a_local_torch_wheel_beside_the_release(tmp_path: Path) -> None:
+    """`rnnspec matrix --torch <wheel> 2.15.0`: the wheel (the locked torch, repacked) runs as
+    a release of its own, "2.15.0+local", beside the PyPI release, and its report names the
+    build's commit. Red if a wheel path is refused, shares the release's folder, or is not what
+    the environment installed."""
+    import torch
+
+    release = torch.__version__.split("+")[0]
+    wheel = repack("torch", tmp_path)
+    out = tmp_path / "matrix"
+    facts = str(REPO / "rnnspec" / "specs" / "pytorch" / "test_dropout.py")
+    done = run(
+        [sys.executable, "-m", "rnnspec", "matrix", "--torch", str(wheel), release,
+         "--bench-rounds", "0", "--out", str(out), "--", facts, "-m", "not slow", "-q"],
+        REPO,
+        {**offline(), "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    matrix = json.loads((out / "matrix.json").read_text())
+    runs = {r["torch"]: r for r in matrix["releases"]}
+    if any(CACHE_MISS in (r.get("error") or "") for r in runs.values()):
+        pytest.skip("uv's cache cannot build the matrix environments offline: run one online")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert sorted(runs) == sorted([release, f"{release}+local"])
+    assert {r["status"] for r in runs.values()} == {"passed"}
+    local = json.loads((out / f"torch-{release}+local" / "report.json").read_text())
+    assert local["torch_build"]["git_version"] == torch.version.git_version
+    assert any(
+        r.startswith(f"torch @ file://{wheel}") for r in runs[f"{release}+local"]["requirements"]
+    )

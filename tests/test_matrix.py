@@ -670,3 +670,34 @@ def test_clean_cache_empties_uvs_cache_after_each_release(tmp_path: Path) -> Non
 def test_clean_cache_refuses_interleaved_benchmark_rounds(tmp_path: Path) -> None:
     args, extra = parse(["--torch", "2.6.0", "--clean-cache", "--out", str(tmp_path)])
     assert matrix.cmd_matrix(args, extra, runner=FakeUv()) == 2
+
+
+def test_torch_takes_wheels_urls_and_requirements_under_their_own_release(tmp_path: Path) -> None:
+    """`--torch` names PyPI releases, or builds from elsewhere under a release of their own.
+    Red if a local wheel of 2.15.0 shared the folder of PyPI's 2.15.0, if a build's
+    requirement were not what uv installs, or if a value that names no build passed."""
+    from rnnspec.matrix import TorchBuild, parse_builds, plan_jobs
+
+    wheel = tmp_path / "torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+    wheel.write_bytes(b"")
+    nightly = (
+        "https://download.pytorch.org/whl/nightly/cpu/"
+        "torch-2.16.0.dev20261201%2Bcpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+    )
+    builds = parse_builds(["2.15.0", str(wheel), nightly, "torch==2.16.0rc1", "2.0.1,2.4.1"])
+    assert [b.release for b in builds] == [
+        "2.0.1", "2.4.1", "2.15.0", "2.15.0+local", "2.16.0.dev20261201+cpu", "2.16.0rc1"
+    ]  # fmt: skip
+    by_release = {b.release: b.requirement for b in builds}
+    assert by_release["2.15.0"] is None
+    assert by_release["2.15.0+local"] == f"torch @ {wheel.as_uri()}"
+    assert by_release["2.16.0.dev20261201+cpu"] == f"torch @ {nightly}"
+    assert by_release["2.16.0rc1"] == "torch==2.16.0rc1"
+    elsewhere = {r: q for r, q in by_release.items() if q}
+    jobs = plan_jobs([b.release for b in builds], REPO, builds=elsewhere)
+    assert [j.name for j in jobs][3] == "torch-2.15.0+local"
+    assert jobs[3].requirements[0] == f"torch @ {wheel.as_uri()}"
+    assert jobs[2].requirements[0] == "torch==2.15.0"
+    for wrong in ("2.15.0.whl", str(tmp_path / "missing.whl"), "torch>=2.1", "numpy==2.0"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            TorchBuild.parse(wrong)

@@ -176,7 +176,7 @@ def test_every_rnnspec_command_in_the_workflow_parses(
         pytest_args = extra[1:] if extra[:1] == ["--"] else extra
         check_args, to_pytest = cli.build_parser().parse_known_args(["check", *pytest_args])
         assert check_args.download_mnist  # a cache miss downloads MNIST
-        assert "specs" in to_pytest
+        assert "-n" in to_pytest
         assert args.mnist_root == "data"
         assert args.bench_rounds is None
     else:
