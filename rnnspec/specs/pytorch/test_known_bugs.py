@@ -29,7 +29,7 @@ from rnnspec.sources import (
     DOCS_RNN_CELL,
     DOCS_UNPAD_SEQUENCE,
 )
-from rnnspec.testing import assert_child_raised, run_in_child
+from rnnspec.testing import ChildRun, assert_child_raised, run_in_child
 
 PYTHON_ERRORS = ("RuntimeError", "ValueError", "TypeError")
 
@@ -61,6 +61,15 @@ def test_unpad_sequence_leaves_the_padded_tensor_as_it_was(known_bug) -> None:
 # Each snippet runs in a child interpreter (rnnspec.testing.run_in_child): where the bug holds
 # it can kill the process, and the fact then records the signal and the run goes on.
 
+
+def observed_child(code: str, observe) -> ChildRun:
+    """`code` run in a child interpreter, how it ended and its last error line observed."""
+    child = run_in_child(code)
+    observe("child", child.ended)
+    observe("error", child.last_line[:300])
+    return child
+
+
 # pytorch/pytorch#175978's snippet: a 1-D input (one sample) with a batch of 3 states.
 LSTM_CELL_MISMATCH = (
     "import torch\n"
@@ -76,9 +85,7 @@ def test_lstm_cell_refuses_an_unbatched_input_with_a_batched_state(known_bug, ob
 
     On the releases of pytorch/pytorch#175978 this kills the process with SIGSEGV.
     """
-    child = run_in_child(LSTM_CELL_MISMATCH)
-    observe("child", child.ended)
-    observe("error", child.last_line[:300])
+    child = observed_child(LSTM_CELL_MISMATCH, observe)
     with known_bug.expected(match="killed by signal"):
         assert_child_raised(child, ("RuntimeError", "ValueError"), names_the_state, "LSTMCell")
 
@@ -111,9 +118,7 @@ def test_cells_refuse_a_state_of_more_than_two_dimensions(cell, known_bug, obser
     Red where a cell computes with the 5-D state (2.0.1: nn.RNNCell returns a 5-D "state",
     nn.GRUCell fails in a corrupted dispatcher, nn.LSTMCell kills the process with SIGSEGV).
     """
-    child = run_in_child(f"import torch\n{CELL_WITH_A_RANK_5_STATE[cell][1]}\n")
-    observe("child", child.ended)
-    observe("error", child.last_line[:300])
+    child = observed_child(f"import torch\n{CELL_WITH_A_RANK_5_STATE[cell][1]}\n", observe)
     with known_bug.expected():
         assert_child_raised(child, PYTHON_ERRORS, names_the_state, cell)
 
@@ -134,9 +139,7 @@ def test_lstm_cell_refuses_a_bare_tensor_as_its_state(known_bug, observe) -> Non
     Red where the cell unpacks the tensor's first dimension as the pair and hands a 3-D state
     to the native cell (pytorch/pytorch#193823: SIGSEGV).
     """
-    child = run_in_child(LSTM_CELL_BARE_TENSOR)
-    observe("child", child.ended)
-    observe("error", child.last_line[:300])
+    child = observed_child(LSTM_CELL_BARE_TENSOR, observe)
     with known_bug.expected(match="killed by signal"):
         assert_child_raised(child, PYTHON_ERRORS, lambda message: True, "LSTMCell")
 
@@ -169,11 +172,9 @@ def test_lstm_with_packed_input_refuses_a_cell_state_of_another_layer_count(
     is read past its end (a result made of whatever lies there, or SIGSEGV), one layer over
     is silently cut.
     """
-    child = run_in_child(
-        PACKED_LSTM_WITH_CELL_STATE_LAYERS.format(layers=layers, cell_layers=cell_layers)
+    child = observed_child(
+        PACKED_LSTM_WITH_CELL_STATE_LAYERS.format(layers=layers, cell_layers=cell_layers), observe
     )
-    observe("child", child.ended)
-    observe("error", child.last_line[:300])
     expected, received = f"{layers}, 2, 8", f"{cell_layers}, 2, 8"
     with known_bug.expected():
         assert_child_raised(
