@@ -397,8 +397,8 @@ CELL_STATE_RANK_UNCHECKED = KnownBug(
     issue=ISSUE_GRU_CELL_STATE_RANK,
     summary=(
         "nn.RNNCell, nn.GRUCell and nn.LSTMCell accept a hidden state of more than two "
-        "dimensions: nn.RNNCell returns a 5-D 'state', nn.GRUCell fails in a corrupted "
-        "dispatcher (NotImplementedError for 'TESTING_ONLY_GenericWrapper'), nn.LSTMCell "
+        "dimensions: nn.RNNCell returns a 5-D 'state', nn.GRUCell corrupts memory (a "
+        "NotImplementedError for 'TESTING_ONLY_GenericWrapper', or SIGSEGV), nn.LSTMCell "
         "reads out of bounds and kills the process (SIGSEGV)"
     ),
     affects="<2.1",
@@ -406,8 +406,8 @@ CELL_STATE_RANK_UNCHECKED = KnownBug(
     measured=(
         "input (1, 1) with a state (1, 1, 5, 127, 1): on 2.0.1 nn.RNNCell returns a state of "
         "that shape, nn.GRUCell raises NotImplementedError ('Could not run aten::add_.Tensor "
-        "with arguments from the TESTING_ONLY_GenericWrapper backend') and nn.LSTMCell is "
-        "killed by SIGSEGV; 2.1.2 to 2.15.0 raise ValueError 'Expected hidden to be 1D or 2D, "
+        "with arguments from the TESTING_ONLY_GenericWrapper backend', docs/sweep/reproduce.py) "
+        "or is killed by SIGSEGV (the matrix's run), and nn.LSTMCell is killed by SIGSEGV; 2.1.2 to 2.15.0 raise ValueError 'Expected hidden to be 1D or 2D, "
         "got 5D instead' (hx[0] for nn.LSTMCell)"
     ),
     upstream=(
@@ -446,8 +446,9 @@ PACKED_LSTM_CELL_STATE_LAYERS_UNCHECKED = KnownBug(
     affects=">=2.1",
     measured=(
         "nn.LSTM(8, 8) on pack_padded_sequence(randn(5, 2, 8), [5, 3]): with 3 layers and a "
-        "2-layer c_0, (h_n, c_n) of 3 layers and no error on 2.1.2 and 2.2.2, SIGSEGV from "
-        "2.3.1 to 2.15.0; with 2 layers and a 3-layer c_0, no error on 2.1.2 to 2.15.0; "
+        "2-layer c_0, on 2.1.2 and 2.2.2 (h_n, c_n) of 3 layers and no error "
+        "(docs/sweep/reproduce.py) or SIGABRT 'corrupted double-linked list' (the matrix's "
+        "run), SIGSEGV from 2.3.1 to 2.15.0; with 2 layers and a 3-layer c_0, no error on 2.1.2 to 2.15.0; "
         "2.0.1 raises 'Expected hidden[1] size (3, 2, 8), got [2, 2, 8]' for both"
     ),
     upstream=(

@@ -116,7 +116,7 @@ def test_cells_refuse_a_state_of_more_than_two_dimensions(cell, known_bug, obser
     process lives on.
 
     Red where a cell computes with the 5-D state (2.0.1: nn.RNNCell returns a 5-D "state",
-    nn.GRUCell fails in a corrupted dispatcher, nn.LSTMCell kills the process with SIGSEGV).
+    nn.GRUCell corrupts memory, nn.LSTMCell kills the process with SIGSEGV).
     """
     child = observed_child(f"import torch\n{CELL_WITH_A_RANK_5_STATE[cell][1]}\n", observe)
     with known_bug.expected():
