@@ -521,7 +521,7 @@ def test_the_summary_is_the_page_without_the_picture_and_the_facts_table(tmp_pat
 
 
 NARROW = [
-    "specs/pytorch/test_errors.py",
+    "rnnspec/specs/pytorch/test_errors.py",
     "-m",
     "not slow",
     "-k",

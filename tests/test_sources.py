@@ -31,7 +31,7 @@ from rnnspec.sources import (
 ROOT = Path(__file__).resolve().parents[1]
 # Where rnnspec cites: its specs, its package, its README and the fact index.
 CITING = [
-    *sorted([*ROOT.glob("specs/**/*.py"), *ROOT.glob("rnnspec/**/*.py")]),
+    *sorted([*ROOT.glob("rnnspec/**/*.py"), *ROOT.glob("examples/**/*.py")]),
     ROOT / "README.md",
     ROOT / "docs" / "facts.md",
 ]
