@@ -33,6 +33,17 @@ def flatten(result: Result) -> tuple[Tensor, ...]:
     return (output, *final_states(state))
 
 
+def results(value: object) -> tuple[Tensor, ...]:
+    """Every tensor a module returned, flat and in order: (output, h_n[, c_n]) for a recurrent
+    layer, a packed output as its (data, batch_sizes) (TorchScript returns its own
+    PackedSequence named tuple), (scores,) for a classifier."""
+    if isinstance(value, Tensor):
+        return (value,)
+    if hasattr(value, "data") and hasattr(value, "batch_sizes"):  # any PackedSequence
+        return (value.data, value.batch_sizes)
+    return tuple(t for item in value if item is not None for t in results(item))
+
+
 def assert_results_close(
     got: Result, expected: Result, what: str = "", **tolerances: float | None
 ) -> float:
@@ -217,7 +228,7 @@ class ReferenceOutputs:
         """Compare `module(*inputs)`'s tensors (and, with `gradients`, those of the sum of its
         outputs with respect to each parameter) with the recorded ones; return what it held."""
         module.zero_grad(set_to_none=True)
-        outputs = [t for t in _tensors(module(*inputs)) if t.is_floating_point()]
+        outputs = [t for t in results(module(*inputs)) if t.is_floating_point()]
         arrays = {f"output_{i}": t.detach().double().cpu().numpy() for i, t in enumerate(outputs)}
         if gradients:
             sum(t.sum() for t in outputs).backward()
@@ -226,14 +237,3 @@ class ReferenceOutputs:
                     arrays[f"grad_{name}"] = parameter.grad.double().cpu().numpy()
         self.regression.check(arrays, default_tolerance={"rtol": rtol, "atol": atol})
         return arrays
-
-
-def _tensors(value: Any) -> list[Tensor]:
-    """Every tensor in a nested result (tuples, lists, a PackedSequence's data), in order."""
-    if isinstance(value, Tensor):
-        return [value]
-    if isinstance(value, nn.utils.rnn.PackedSequence):
-        return [value.data]
-    if isinstance(value, (tuple, list)):
-        return [t for part in value for t in _tensors(part)]
-    return []

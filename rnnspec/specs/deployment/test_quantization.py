@@ -24,23 +24,12 @@ from rnnspec.ledger import QUANTIZABLE_LSTM_BIDIRECTIONAL_LAYERS, QUANTIZED_LSTM
 from rnnspec.modules import record
 from rnnspec.sources import DOCS_QUANTIZATION, DOCS_QUANTIZE_DYNAMIC, PR_QUANTIZATION_DEPRECATED
 from rnnspec.specs.conftest import TRAINED_LSTM
-from rnnspec.specs.deployment.cases import Case, assert_same_results, grid_cases
+from rnnspec.specs.deployment.cases import Case, Holder, assert_same_results, grid_cases
 
 # int8 weights carry about 1/127 of each weight row's range; measured on 2.15.0 the outputs
 # and states of these small layers move by at most 5e-3.
 QUANTIZED = {"rtol": 0.0, "atol": 0.02}
 DEPRECATED = re.compile(r"torch\.ao\.quantization is deprecated")
-
-
-class Holder(nn.Module):
-    """quantize_dynamic swaps the children of the module it is given, never the module itself."""
-
-    def __init__(self, layer: nn.Module) -> None:
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x: torch.Tensor):
-        return self.layer(x)
 
 
 def quantize_dynamic(model: nn.Module) -> nn.Module:

@@ -13,14 +13,11 @@ import pytest
 import torch
 
 from rnnspec.ledger import VMAP_RNN_NO_BATCHING_RULE
+from rnnspec.modules import CLASSES
 from rnnspec.sources import DOCS_VMAP
 
 SEQUENCES, STEPS, FEATURES, HIDDEN = 4, 5, 10, 3
-LAYER_TYPES = [
-    pytest.param(torch.nn.RNN, id="RNN"),
-    pytest.param(torch.nn.LSTM, id="LSTM"),
-    pytest.param(torch.nn.GRU, id="GRU"),
-]
+LAYER_TYPES = [pytest.param(info.cls, id=info.class_name) for info in CLASSES]
 
 
 @pytest.mark.fact(DOCS_VMAP, bug=VMAP_RNN_NO_BATCHING_RULE)

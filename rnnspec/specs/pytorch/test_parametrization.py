@@ -13,13 +13,10 @@ import pytest
 import torch
 from torch.nn.utils import parametrize
 
+from rnnspec.modules import CLASSES
 from rnnspec.sources import DOCS_PARAMETRIZE, ISSUE_PARAMETRIZED_RNN_NOT_TRAINED
 
-LAYER_TYPES = [
-    pytest.param(torch.nn.RNN, id="RNN"),
-    pytest.param(torch.nn.LSTM, id="LSTM"),
-    pytest.param(torch.nn.GRU, id="GRU"),
-]
+LAYER_TYPES = [pytest.param(info.cls, id=info.class_name) for info in CLASSES]
 
 
 class Double(torch.nn.Module):
