@@ -20,11 +20,14 @@ import http.client
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from filelock import FileLock
 
 from rnnspec.environment import EnvironmentProblem, NetworkUnavailable
+
+if TYPE_CHECKING:
+    import torch
 
 ROOT_ENV = "RNNSPEC_MNIST_ROOT"
 
@@ -226,6 +229,7 @@ def read_split(folder: Path, train: bool = True) -> SequenceDataset:
     converted once for the whole split instead of image by image, read with
     torchvision's IDX reader.
     """
+    import torch
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
     raw = raw_folder(folder)

@@ -51,7 +51,7 @@ from typing import Any
 import pytest
 from packaging.version import InvalidVersion, Version
 
-from rnnspec import guard
+from rnnspec import guard, machine
 from rnnspec.bugs import KnownBug
 from rnnspec.diff import warning_module
 from rnnspec.environment import EnvironmentProblem
@@ -155,6 +155,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[SESSION_PID] = os.getpid()  # a forked fact's child has another one
     guard.configure(config)
+    config.pluginmanager.register(machine.WorkerDescription(config), "rnnspec-machine")
     if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
         config.pluginmanager.register(FactCollector(config), "rnnspec-facts")
 
@@ -775,6 +776,7 @@ class FactCollector:
                 other_tests=self.other,
                 started=self.started,
                 exitstatus=int(session.exitstatus),
+                machine=machine.described(self.config),
             )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

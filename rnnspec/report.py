@@ -58,15 +58,17 @@ def build_payload(
     other_tests: dict[str, int],
     started: dt.datetime,
     exitstatus: int,
+    machine: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """report.json's content (schema 2): the machine, the verdict, the facts."""
+    """report.json's content (schema 2): the machine (`machine`, as a worker described it;
+    else this process describes it), the verdict, the facts."""
     from rnnspec.machine import describe
 
     finished = dt.datetime.now(dt.UTC)
     summary = {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in OUTCOMES}
     return {
         "schema": SCHEMA,
-        **describe(),
+        **(machine if machine is not None else describe()),
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "duration_s": round((finished - started).total_seconds(), 1),
@@ -93,11 +95,17 @@ def write_report(
     other_tests: dict[str, int],
     started: dt.datetime,
     exitstatus: int,
+    machine: dict[str, Any] | None = None,
 ) -> None:
     """Write report.json, report.md and (when a model was trained) training_curves.png."""
     folder.mkdir(parents=True, exist_ok=True)
     payload = build_payload(
-        rows, curves=curves, other_tests=other_tests, started=started, exitstatus=exitstatus
+        rows,
+        curves=curves,
+        other_tests=other_tests,
+        started=started,
+        exitstatus=exitstatus,
+        machine=machine,
     )
     curves_png = folder / "training_curves.png"
     curves_png.unlink(missing_ok=True)

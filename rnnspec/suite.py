@@ -14,14 +14,15 @@ import ctypes
 import os
 import platform
 import sys
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import torch
 
-CUDA = torch.cuda.is_available()
-CUDA_DEVICES = list(range(torch.cuda.device_count())) if CUDA else []
+if TYPE_CHECKING:
+    import torch
+
 NO_CUDA_REASON = "needs a CUDA device: torch.cuda.is_available() is False on this machine"
 
 # Every device-parametrized fact runs on CPU, and on CUDA where one exists.
@@ -53,15 +54,26 @@ def retain_freed_memory() -> bool:
     return all(mallopt(parameter, value) == 1 for parameter, value in settings)
 
 
+def threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     retain_freed_memory()  # every process of the run, the xdist workers included
+    if runs_no_fact(config):
+        # hypothesis's plugin imports hypothesis (about 0.7 s) for its terminal summary; the
+        # workers, which run the property facts, keep it.
+        if (hypothesis_plugin := config.pluginmanager.get_plugin("hypothesispytest")) is not None:
+            config.pluginmanager.unregister(hypothesis_plugin)
+        return
     worker = getattr(config, "workerinput", None)
     if worker is not None:
+        import torch
+
         # Share the cores among the xdist workers instead of oversubscribing them (on 2 cores,
         # giving the training worker both threads while the other worker ran made the whole
         # suite slower).
-        cores = os.cpu_count() or 1
-        torch.set_num_threads(max(1, cores // int(worker["workercount"])))
+        torch.set_num_threads(threads_per_worker(int(worker["workercount"])))
     from hypothesis import settings
 
     # derandomize: every run draws the same examples, so a property fact checks the same cases
@@ -72,17 +84,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    import torchvision
-
+    """Versions, threads, MNIST and profile. An xdist controller reads the versions from the
+    installed files and leaves the CPU capability and the CUDA device to the report (the
+    workers describe them): it does not import torch for a header."""
     from models.data import resolve_root
-    from rnnspec.machine import cpu_capability
+    from rnnspec.machine import torch_version, torchvision_version
 
     root, how = resolve_root(config.getoption("--mnist-root"))
+    versions = (
+        f"torch {torch_version()}, torchvision {torchvision_version()}, "
+        f"Python {platform.python_version()}"
+    )
+    if runs_no_fact(config):
+        workers = int(config.getoption("numprocesses"))  # xdist has resolved "auto" by now
+        threads = (
+            f"{workers} workers, CPU threads {threads_per_worker(workers)} each "
+            "(CPU capability and CUDA: in the report)"
+        )
+    else:
+        import torch
+
+        from rnnspec.machine import cpu_capability
+
+        cuda = torch.cuda.get_device_name() if cuda_devices() else "not available"
+        threads = (
+            f"CPU threads {torch.get_num_threads()}, CPU capability {cpu_capability()}, CUDA {cuda}"
+        )
     return [
-        f"torch {torch.__version__}, torchvision {torchvision.__version__}, "
-        f"Python {platform.python_version()}",
-        f"CPU threads {torch.get_num_threads()}, CPU capability "
-        f"{cpu_capability()}, CUDA " + (torch.cuda.get_device_name() if CUDA else "not available"),
+        versions,
+        threads,
         f"MNIST root {root} ({how}), profile {config.getoption('--profile')}",
     ]
 
@@ -91,11 +121,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Specs sharing a trained model (an xdist_group) hold the longest jobs: dispatch
     # them first, so no worker starts a training run while the others sit idle.
     items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
-    if not CUDA:
+    if not cuda_devices():
         skip_gpu = pytest.mark.skip(reason=NO_CUDA_REASON)
         for item in items:
             if "gpu" in item.keywords:
                 item.add_marker(skip_gpu)
+
+
+@cache
+def cuda_devices() -> tuple[int, ...]:
+    """The CUDA devices torch sees (none on a machine without CUDA)."""
+    import torch
+
+    return tuple(range(torch.cuda.device_count())) if torch.cuda.is_available() else ()
+
+
+def runs_no_fact(config: pytest.Config) -> bool:
+    """Whether this process is an xdist controller: it hands the facts to its workers and runs
+    none itself, so it needs neither torch nor hypothesis (about 3 s of CPU at every start)."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly", False):
+        return False
+    workers = config.getoption("numprocesses", None) or 0  # xdist resolved "auto" to a number
+    return config.pluginmanager.has_plugin("xdist") and int(workers) > 0
 
 
 UNGROUPED = pytest.StashKey[str]()
@@ -137,9 +184,11 @@ def _isolated_rng() -> None:
     for CUDA, XPU and MTIA, each recording a stack trace, which cost about 3 ms per test
     (a tenth of the fast suite). CUDA generators are forked and seeded only where CUDA exists.
     """
-    with torch.random.fork_rng(devices=CUDA_DEVICES):
+    import torch
+
+    with torch.random.fork_rng(devices=list(cuda_devices())):
         torch.default_generator.manual_seed(0)
-        if CUDA_DEVICES:
+        if cuda_devices():
             torch.cuda.manual_seed_all(0)
         yield
 
@@ -147,6 +196,8 @@ def _isolated_rng() -> None:
 @pytest.fixture(params=DEVICES)
 def device(request: pytest.FixtureRequest) -> torch.device:
     """The devices a fact is checked on: CPU always, CUDA when present."""
+    import torch
+
     return torch.device(request.param)
 
 

@@ -9,13 +9,15 @@ model is trained exactly once per run.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from models.data import SequenceDataset, read_split
-from models.lstm_classifier import LSTMClassifier
-from models.rnn_classifier import RNNClassifier
-from models.training import LSTM_MNIST, RNN_MNIST, TrainingLog, seeded, train_classifier
+if TYPE_CHECKING:  # imported where used: an xdist controller loads this file but runs no fact
+    from models.data import SequenceDataset
+    from models.lstm_classifier import LSTMClassifier
+    from models.rnn_classifier import RNNClassifier
+    from models.training import TrainingLog
 
 TRAINED_LSTM = pytest.mark.xdist_group("mnist-lstm")
 TRAINED_RNN = pytest.mark.xdist_group("mnist-rnn")
@@ -28,11 +30,15 @@ TRAINING_SEEDS = {"default": (0,), "deep": (0, 1, 2, 3)}
 
 @pytest.fixture(scope="session")
 def mnist_train(mnist_root: Path) -> SequenceDataset:
+    from models.data import read_split
+
     return read_split(mnist_root, train=True)
 
 
 @pytest.fixture(scope="session")
 def mnist_test(mnist_root: Path) -> SequenceDataset:
+    from models.data import read_split
+
     return read_split(mnist_root, train=False)
 
 
@@ -45,6 +51,9 @@ def trained_lstms(
     pytestconfig: pytest.Config, mnist_train: SequenceDataset, mnist_test: SequenceDataset
 ) -> list[tuple[LSTMClassifier, TrainingLog]]:
     """Seed 004's recipe, float32 on CPU, once per training seed."""
+    from models.lstm_classifier import LSTMClassifier
+    from models.training import LSTM_MNIST, seeded, train_classifier
+
     runs = []
     for seed in training_seeds(pytestconfig):
         with seeded(seed):
@@ -58,6 +67,9 @@ def trained_relu_rnns(
     pytestconfig: pytest.Config, mnist_train: SequenceDataset, mnist_test: SequenceDataset
 ) -> list[tuple[RNNClassifier, TrainingLog]]:
     """Seed 000's recipe (SGD lr 0.01, batch 100, 3000 iterations), once per training seed."""
+    from models.rnn_classifier import RNNClassifier
+    from models.training import RNN_MNIST, seeded, train_classifier
+
     runs = []
     for seed in training_seeds(pytestconfig):
         with seeded(seed):

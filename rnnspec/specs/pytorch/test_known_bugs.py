@@ -58,12 +58,12 @@ def test_unpad_sequence_leaves_the_padded_tensor_as_it_was(known_bug) -> None:
 
 
 # ------------------------------------------------------------- crashes on bad input
-# Each snippet runs in a child interpreter (rnnspec.testing.run_in_child): where the bug holds
+# Each snippet runs in a forked child process (rnnspec.testing.run_in_child): where the bug holds
 # it can kill the process, and the fact then records the signal and the run goes on.
 
 
 def observed_child(code: str, observe) -> ChildRun:
-    """`code` run in a child interpreter, how it ended and its last error line observed."""
+    """`code` run in a child process, how it ended and its last error line observed."""
     child = run_in_child(code)
     observe("child", child.ended)
     observe("error", child.last_line[:300])
@@ -77,7 +77,6 @@ LSTM_CELL_MISMATCH = (
 )
 
 
-@pytest.mark.slow  # starts a Python process
 @pytest.mark.fact(DOCS_LSTM_CELL, bug=LSTM_CELL_UNBATCHED_INPUT_SEGFAULT)
 def test_lstm_cell_refuses_an_unbatched_input_with_a_batched_state(known_bug, observe) -> None:
     """`nn.LSTMCell(5, 3)` called with a 1-D input (5,) and a batched state ((3, 3), (3, 3))
@@ -102,7 +101,6 @@ CELL_WITH_A_RANK_5_STATE = {
 }
 
 
-@pytest.mark.slow  # starts a Python process per cell
 @pytest.mark.parametrize(
     "cell",
     [
@@ -130,7 +128,6 @@ LSTM_CELL_BARE_TENSOR = (
 )
 
 
-@pytest.mark.slow  # starts a Python process
 @pytest.mark.fact(DOCS_LSTM_CELL, bug=LSTM_CELL_BARE_TENSOR_STATE_SEGFAULT)
 def test_lstm_cell_refuses_a_bare_tensor_as_its_state(known_bug, observe) -> None:
     """nn.LSTMCell's state is the pair (h_0, c_0): given one 3-D tensor in its place, it raises
@@ -155,7 +152,6 @@ PACKED_LSTM_WITH_CELL_STATE_LAYERS = (
 )
 
 
-@pytest.mark.slow  # starts a Python process per case
 @pytest.mark.fact(DOCS_LSTM, bug=PACKED_LSTM_CELL_STATE_LAYERS_UNCHECKED)
 @pytest.mark.parametrize(
     ("layers", "cell_layers"),
