@@ -254,7 +254,8 @@ class ReferenceOutputs:
 # What a message must carry: an int (a size or a rank, as a number of its own: 5, not the 5 of
 # "float64" or "15"), a tuple of ints (a shape, its numbers in order: "(1, 2, 6)", "[1, 2, 6]",
 # "torch.Size([1, 2, 6])"), a torch.dtype (its name, "float64"), or a str (a name: an argument,
-# a class, a type, "input_size", "LSTM", "float"; not part of a longer name).
+# a class, a type, "input_size", "LSTM", "float"; not part of a longer name, though a plural
+# counts: "LSTMs" names LSTM).
 Carried = int | tuple[int, ...] | torch.dtype | str
 
 
@@ -268,7 +269,7 @@ def _pattern(item: Carried) -> str:
         return rf"(?<![\w.]){numbers}(?!\d|\.\d)"
     name = str(item).removeprefix("torch.") if isinstance(item, torch.dtype) else item
     before = r"(?<!\w)" if re.match(r"\w", name) else ""
-    after = r"(?!\w)" if re.search(r"\w$", name) else ""
+    after = r"s?(?!\w)" if re.search(r"\w$", name) else ""
     return before + re.escape(name) + after
 
 
