@@ -211,24 +211,3 @@ def test_relu_rnn_classifier_parameters_are_the_documented_nn_rnn_parameters():
         "fc.weight",
         "fc.bias",
     ]
-
-
-@pytest.mark.fact(SEED_000, quote="_, predicted = torch.max(outputs.data, 1)")
-def test_torch_max_over_dim_1_returns_scores_and_predicted_classes():
-    """`_, predicted = torch.max(outputs.data, 1)` unpacks (values, indices): the indices are the
-    predicted classes, argmax over the class axis."""
-    outputs = torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5]])
-    values, predicted = torch.max(outputs, 1)
-    assert predicted.tolist() == [1, 0]
-    assert predicted.dtype == torch.int64
-    torch.testing.assert_close(values, torch.tensor([2.0, 3.0]))
-
-
-@pytest.mark.fact(SEED_000, quote="accuracy = 100 * correct/total")
-def test_accuracy_of_integer_tensor_counts_is_true_division():
-    """`accuracy = 100 * correct / total`, with `correct` an int64 tensor of matches and `total`
-    an int, is true division: 100 * 9,747 / 10,000 gives 97.47, not a floored integer."""
-    correct = (torch.arange(10_000) < 9_747).sum()  # an int64 tensor, as the seed's sum gives
-    accuracy = 100 * correct / 10_000
-    assert accuracy.dtype.is_floating_point
-    assert accuracy.item() == pytest.approx(97.47)
