@@ -6,8 +6,9 @@ the constructors and `forward` of nn.RNN, nn.LSTM, nn.GRU and their cells, and
 `pack_padded_sequence` / `pad_packed_sequence`. An exception raised through them keeps its
 type and its traceback, but its message is rewritten: only the information is kept (numbers,
 shapes, dtypes, code, quoted values, argument and class names, the string values the module
-or the call was given), in reverse order, after `PREFIX`; every other word is dropped. Each
-outermost construction also warns `UNRELATED`, a FutureWarning about nothing a fact checks.
+or the call was given), in reverse order, after `PREFIX`; every other word is dropped. A
+warning a constructor raises is reworded the same way (its category stays). Each outermost
+construction also warns `UNRELATED`, a FutureWarning about nothing a fact checks.
 """
 
 from __future__ import annotations
@@ -91,7 +92,17 @@ def _wrap(function: Callable[..., Any], *, constructor: bool) -> Callable[..., A
             warnings.warn(UNRELATED, FutureWarning, stacklevel=2)
         _depth.value = getattr(_depth, "value", 0) + constructor
         try:
-            return function(*args, **kwargs)
+            if not constructor:
+                return function(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                built = function(*args, **kwargs)
+            for w in caught:
+                text = str(w.message)
+                if not text.startswith(PREFIX):
+                    text = reword(text, _strings([*args, *kwargs.values()]))
+                warnings.warn_explicit(text, w.category, w.filename, w.lineno)
+            return built
         except Exception as error:
             module = args[0] if args and isinstance(args[0], nn.Module) else None
             given = _strings([*args, *kwargs.values()])

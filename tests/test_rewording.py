@@ -1,5 +1,6 @@
-"""The error and warning facts hold on a release that rewords every recurrent error message and
-adds an unrelated deprecation warning to the recurrent constructors (tests/rewording.py).
+"""The error and warning facts hold on a release that rewords every recurrent error message (and
+the constructors' warnings) and adds an unrelated deprecation warning to the recurrent
+constructors (tests/rewording.py).
 
 A fact's verdict is the exception type and the information its message carries, or the
 warning's category and subject; the words are observations. So such a release leaves every
@@ -95,15 +96,17 @@ def test_every_error_and_warning_fact_stays_green_under_reworded_messages(reword
 
 @pytest.mark.slow
 def test_the_report_carries_the_reworded_messages_as_observations(reworded_report):
-    """Every message a fact observed is the reworded one, so the new words reach the report (and
-    `rnnspec diff`) as observations; and the unrelated warning is in the report too."""
+    """Every error or warning message a fact observed is the reworded one, so the new words reach
+    the report (and `rnnspec diff`) as observations; and the unrelated warning is in the report
+    too."""
     messages = {
         (row["id"], name): observation["value"]
         for row in reworded_report["facts"]
         for name, observation in row["observations"].items()
-        if name.startswith("message")
+        if name.startswith(("message", "warning"))
     }
     assert len(messages) > 50
+    assert any(name == "warning" for _, name in messages), "no warning fact observed its warning"
     assert {key: value for key, value in messages.items() if not value.startswith(PREFIX)} == {}
     warned = [
         row["id"]
