@@ -1,5 +1,6 @@
 """Suite controls, a pytest plugin: process-wide settings, devices, the report header, test
-independence, and the fixtures every fact may use (`device`, `profile`, `mnist_root`).
+independence, and the fixtures every fact may use (`device`, `profile`, `mnist_root`,
+`from_release`).
 
 The options (`--mnist-root DIR`, `--download-mnist`, `--profile`, `--report-dir DIR`),
 the `fact` mark, the citation check and the report live in the plugin,
@@ -14,11 +15,14 @@ import ctypes
 import os
 import platform
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from rnnspec.releases import torch_at_least
 
 if TYPE_CHECKING:
     import torch
@@ -235,3 +239,45 @@ def reference_outputs(ndarrays_regression: Any) -> Any:
     from rnnspec.testing import ReferenceOutputs
 
     return ReferenceOutputs(ndarrays_regression)
+
+
+class UndeclaredBoundaryError(pytest.UsageError):
+    """A fact's body asked about a release boundary that its `since=` does not declare."""
+
+
+def declared_boundaries(item: pytest.Item) -> tuple[str, ...]:
+    """The release boundaries the item's fact mark declares (`since=`), oldest first; () for
+    none."""
+    from rnnspec.plugin import boundaries
+
+    mark = item.get_closest_marker("fact")
+    since = None if mark is None else mark.kwargs.get("since")
+    return () if since is None else boundaries(since)
+
+
+@pytest.fixture
+def from_release(request: pytest.FixtureRequest) -> Callable[[str], bool]:
+    """`from_release("2.11")`: whether the installed torch is on or after that boundary of the
+    fact, for a body that checks one behaviour before it and another from it.
+
+    Each boundary is written once, in the fact mark's `since=` (which the report and the
+    comparison page read); the body may ask only about a boundary declared there, so the two
+    cannot drift apart. Asking about another one, or using the fixture in a fact without
+    `since=`, is an UndeclaredBoundaryError.
+    """
+    declared = declared_boundaries(request.node)
+    if not declared:
+        raise UndeclaredBoundaryError(
+            f"{request.node.nodeid} uses from_release but its fact mark declares no since="
+        )
+
+    def reached(release: str) -> bool:
+        __tracebackhide__ = True
+        if release not in declared:
+            raise UndeclaredBoundaryError(
+                f"{request.node.nodeid}: from_release({release!r}) asks about a boundary its "
+                f"fact mark does not declare (since={', '.join(declared)}); declare it in since="
+            )
+        return torch_at_least(release)
+
+    return reached

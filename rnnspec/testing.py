@@ -1,21 +1,31 @@
-"""Helpers the specs share: results as flat tuples, one layer of a stack, a CUDA copy, comparisons.
+"""Helpers the specs share: results as flat tuples, one layer of a stack, a CUDA copy, comparisons,
+and what an error or a warning must carry.
 
 The shapes and states themselves come from the table (rnnspec.modules); the
 documented equations from rnnspec.reference.
+
+PyTorch promises what an error or a warning is about, never its words: an error fact's
+verdict is the exception type and the information its message carries (`raises_carrying`:
+sizes, shapes, dtypes, argument names), a warning fact's the category and what the warning
+is about (`warnings_about`). The words themselves are an observation (`observe`), so that
+`rnnspec diff` reports a rewording as an undocumented change, never as a failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import faulthandler
 import os
+import re
 import signal
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
 
 import torch
@@ -286,3 +296,137 @@ class ReferenceOutputs:
                     arrays[f"grad_{name}"] = parameter.grad.double().cpu().numpy()
         self.regression.check(arrays, default_tolerance={"rtol": rtol, "atol": atol})
         return arrays
+
+
+# ----------------------------------------------------------- what an error or a warning carries
+
+# What a message must carry: an int (a size or a rank, as a number of its own: 5, not the 5 of
+# "float64" or "15"), a tuple of ints (a shape, its numbers in order: "(1, 2, 6)", "[1, 2, 6]",
+# "torch.Size([1, 2, 6])"), a torch.dtype (its name, "float64"), or a str (a name: an argument,
+# a class, a type, "input_size", "LSTM", "float"; not part of a longer name, though a plural
+# counts: "LSTMs" names LSTM).
+Carried = int | tuple[int, ...] | torch.dtype | str
+
+
+def _pattern(item: Carried) -> str:
+    if isinstance(item, bool) or not isinstance(item, int | tuple | torch.dtype | str):
+        raise TypeError(f"carries: {item!r} is not an int, a shape, a dtype or a name")
+    if isinstance(item, int):
+        return rf"(?<![\w.]){item}(?!\d|\.\d)"
+    if isinstance(item, tuple):
+        numbers = r"\s*,\s*".join(str(int(n)) for n in item)
+        return rf"(?<![\w.]){numbers}(?!\d|\.\d)"
+    name = str(item).removeprefix("torch.") if isinstance(item, torch.dtype) else item
+    before = r"(?<!\w)" if re.match(r"\w", name) else ""
+    after = r"s?(?!\w)" if re.search(r"\w$", name) else ""
+    return before + re.escape(name) + after
+
+
+def missing_from(message: str, carried: Sequence[Carried]) -> list[Carried]:
+    """The items of `carried` that `message` does not carry."""
+    return [item for item in carried if re.search(_pattern(item), message) is None]
+
+
+def _names(expected: type[BaseException] | tuple[type[BaseException], ...]) -> str:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(t.__name__ for t in types)
+
+
+def assert_carries(
+    error: BaseException,
+    expected: type[BaseException] | tuple[type[BaseException], ...],
+    *carried: Carried,
+) -> str:
+    """`error` is an `expected` whose message carries every item of `carried`; returns the
+    message. An AssertionError otherwise (inside `known_bug.expected()`, the bug showing), which
+    says "<type>, not <expected>" or "does not carry <item>"."""
+    __tracebackhide__ = True
+    message = str(error)
+    if not isinstance(error, expected):
+        raise AssertionError(f"{type(error).__name__}, not {_names(expected)}: {message[:500]!r}")
+    missing = missing_from(message, carried)
+    if missing:
+        raise AssertionError(
+            f"{type(error).__name__} {message[:500]!r} does not carry "
+            + ", ".join(str(item) for item in missing)
+        )
+    return message
+
+
+@dataclass
+class Raised:
+    """What `raises_carrying` caught: the error (`value`) and its message (`message`)."""
+
+    value: BaseException | None = None
+
+    @property
+    def message(self) -> str:
+        return "" if self.value is None else str(self.value)
+
+
+@contextlib.contextmanager
+def raises_carrying(
+    expected: type[BaseException] | tuple[type[BaseException], ...],
+    *carried: Carried,
+    observe: Callable[..., None] | None = None,
+    name: str = "message",
+) -> Iterator[Raised]:
+    """The block must raise `expected` with a message that carries every item of `carried`;
+    with `observe` (the fixture), the message is recorded as the observation `name`.
+
+    The verdict is the type and the information, never the words: a release that rewords the
+    message passes, and `rnnspec diff` shows the new words as an undocumented change. An error
+    of another type propagates, as from `pytest.raises`; no error at all is an AssertionError.
+    """
+    __tracebackhide__ = True
+    raised = Raised()
+    try:
+        yield raised
+    except expected as error:
+        raised.value = error
+    else:
+        raise AssertionError(f"no {_names(expected)} was raised")
+    message = assert_carries(raised.value, expected, *carried)
+    if observe is not None:
+        observe(name, message)
+
+
+@dataclass
+class Warned:
+    """The warnings `recorded_warnings` caught, every one of them, in order."""
+
+    caught: list[warnings.WarningMessage] = field(default_factory=list)
+
+    def about(
+        self, category: type[Warning] | tuple[type[Warning], ...], *carried: Carried
+    ) -> list[warnings.WarningMessage]:
+        """The warnings of `category` (a subclass, or one of a tuple) that carry every item of
+        `carried`: the warnings a fact means, whatever else was raised beside them (every
+        warning is in the report anyway, rnnspec's warning capture)."""
+        return [w for w in self.caught if self._means(w, category, carried)]
+
+    @staticmethod
+    def _means(
+        w: warnings.WarningMessage,
+        category: type[Warning] | tuple[type[Warning], ...],
+        carried: Sequence[Carried],
+    ) -> bool:
+        return issubclass(w.category, category) and not missing_from(str(w.message), carried)
+
+
+@contextlib.contextmanager
+def recorded_warnings() -> Iterator[Warned]:
+    """Record every warning the block raises (each one, even a repeat), for `Warned.about`.
+
+    The warnings are passed on when the block ends, so the report still lists them (rnnspec's
+    warning capture), and pytest's own filters still apply.
+    """
+    warned = Warned()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield warned
+        finally:
+            warned.caught = list(caught)
+    for w in warned.caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)

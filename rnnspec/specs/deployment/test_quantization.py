@@ -13,8 +13,6 @@ observation.
 from __future__ import annotations
 
 import copy
-import re
-import warnings
 
 import pytest
 import torch
@@ -25,11 +23,12 @@ from rnnspec.modules import record
 from rnnspec.sources import DOCS_QUANTIZATION, DOCS_QUANTIZE_DYNAMIC, PR_QUANTIZATION_DEPRECATED
 from rnnspec.specs.conftest import TRAINED_LSTM
 from rnnspec.specs.deployment.cases import Case, Holder, assert_same_results, grid_cases
+from rnnspec.testing import recorded_warnings
 
 # int8 weights carry about 1/127 of each weight row's range; measured on 2.15.0 the outputs
 # and states of these small layers move by at most 5e-3.
 QUANTIZED = {"rtol": 0.0, "atol": 0.02}
-DEPRECATED = re.compile(r"torch\.ao\.quantization is deprecated")
+DEPRECATIONS = (DeprecationWarning, FutureWarning)
 
 
 def quantize_dynamic(model: nn.Module) -> nn.Module:
@@ -118,31 +117,25 @@ def test_quantizable_bidirectional_lstm_feeds_both_directions_to_the_next_layer(
 
 
 @pytest.mark.fact(PR_QUANTIZATION_DEPRECATED, since="2.8")
-def test_quantize_dynamic_warns_that_torch_ao_quantization_is_deprecated(observe) -> None:
+def test_quantize_dynamic_warns_that_torch_ao_quantization_is_deprecated(
+    from_release, observe
+) -> None:
     """From torch 2.8 `quantize_dynamic` warns (DeprecationWarning) that torch.ao.quantization
-    is deprecated; before 2.8 it does not.
+    is deprecated, naming it; before 2.8 it does not.
 
     Measured: no such warning on 2.2.2 and 2.6.0; a DeprecationWarning "torch.ao.quantization
     is deprecated and will be removed in 2.10" on 2.8.0, 2.9.1, 2.10.0, 2.11.0, 2.14.1 and
-    2.15.0 (the removal has not happened by 2.15). Whether its message names quantize_dynamic is
-    recorded.
+    2.15.0 (the removal has not happened by 2.15). The category and whether the message names
+    quantize_dynamic are recorded; other warnings do not count.
     """
-    from rnnspec.releases import torch_at_least
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded_warnings() as warned:
         quantize_dynamic(Holder(nn.LSTM(4, 8)))
-    deprecations = [
-        w
-        for w in caught
-        if issubclass(w.category, (DeprecationWarning, FutureWarning))
-        and DEPRECATED.search(str(w.message))
-    ]
+    deprecations = warned.about(DEPRECATIONS, "torch.ao.quantization")
     observe("categories", sorted({w.category.__name__ for w in deprecations}))
     observe(
         "names_quantize_dynamic", any("quantize_dynamic" in str(w.message) for w in deprecations)
     )
-    if torch_at_least("2.8"):
+    if from_release("2.8"):
         assert deprecations, (
             "quantize_dynamic did not warn that torch.ao.quantization is deprecated"
         )

@@ -14,9 +14,6 @@ Python that TorchScript does not compile, so a scripted seed model skips them
 
 from __future__ import annotations
 
-import re
-import warnings
-
 import pytest
 import torch
 from torch import Tensor, nn
@@ -30,10 +27,11 @@ from rnnspec.specs.deployment.cases import (
     grid_cases,
     seed_model_params,
 )
+from rnnspec.testing import recorded_warnings
 
 # TorchScript's interpreter calls the same ATen kernels as eager on CPU.
 SCRIPTED = {"rtol": 1.3e-6, "atol": 1e-5}
-DEPRECATED = re.compile(r"`torch\.jit\.(script|trace)` is deprecated")
+DEPRECATIONS = (DeprecationWarning, FutureWarning)
 
 
 class Scripted(nn.Module):
@@ -115,32 +113,29 @@ def test_scripted_seed_model_matches_eager(seed_model: SeedModel, observe) -> No
 
 @pytest.mark.fact(DOCS_JIT, since="2.10")
 @pytest.mark.parametrize("api", ["script", "trace"])
-def test_torchscript_warns_that_it_is_deprecated_from_2_10(api: str, observe) -> None:
+def test_torchscript_warns_that_it_is_deprecated_from_2_10(api: str, from_release, observe) -> None:
     """From torch 2.10 `torch.jit.script` and `torch.jit.trace` warn (DeprecationWarning or
-    FutureWarning) that they are deprecated, pointing to torch.compile and torch.export;
+    FutureWarning) that they are deprecated, naming themselves and pointing to torch.compile;
     before 2.10 they do not warn so.
 
     Measured: no such warning on 2.2.2 and 2.9.1; DeprecationWarning on 2.10.0 and 2.11.0;
-    FutureWarning on 2.14.1 and 2.15.0. The category is recorded.
+    FutureWarning on 2.14.1 and 2.15.0 ("`torch.jit.trace` is deprecated. Please switch to
+    `torch.compile` or `torch.export`."). The category and the words are recorded; other
+    warnings do not count.
     """
-    from rnnspec.releases import torch_at_least
-
     layer = nn.LSTM(4, 8)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded_warnings() as warned:
         if api == "script":
             torch.jit.script(Scripted(layer))
         else:
             torch.jit.trace(layer, torch.randn(3, 2, 4))
-    deprecations = [
-        w
-        for w in caught
-        if issubclass(w.category, (DeprecationWarning, FutureWarning))
-        and DEPRECATED.search(str(w.message))
-    ]
+    deprecations = warned.about(DEPRECATIONS, f"torch.jit.{api}")
     observe("categories", sorted({w.category.__name__ for w in deprecations}))
-    if torch_at_least("2.10"):
+    if from_release("2.10"):
         assert deprecations, f"torch.jit.{api} did not warn that it is deprecated"
-        assert "torch.compile" in str(deprecations[0].message)
+        assert warned.about(DEPRECATIONS, f"torch.jit.{api}", "torch.compile"), (
+            f"the deprecation does not point to torch.compile: {deprecations[0].message}"
+        )
+        observe("warning", str(deprecations[0].message))
     else:
         assert not deprecations, f"torch.jit.{api} warned: {deprecations[0].message}"

@@ -23,6 +23,7 @@ from models.lstm_classifier import LSTMClassifier
 from models.training import LSTM_MNIST, evaluate, seeded, train_classifier
 from rnnspec.sources import DOCS_MNIST, DOCS_TO_TENSOR, SEED_004
 from rnnspec.specs.conftest import TRAINED_LSTM
+from rnnspec.testing import raises_carrying
 
 GENERAL_FACTS = {
     "# 初始化隐层状态和细胞状态": "specs/pytorch/test_initial_state.py::test_omitted_initial_state_is_zeros",
@@ -186,7 +187,7 @@ def test_set_device_1_fails_with_fewer_than_two_gpus():
         torch.cuda.set_device(1)
         torch.zeros(1, device="cuda")  # where set_device is lazy, the first use fails
 
-    with pytest.raises((RuntimeError, AssertionError, ValueError)):
+    with raises_carrying((RuntimeError, AssertionError, ValueError)):
         select_second_gpu_and_use_it()
 
 
