@@ -33,6 +33,10 @@ print(json.dumps({
 """
 
 
+# The tests that read `collected` share one worker, so the suite is collected once a run.
+pytestmark = pytest.mark.xdist_group("fact-index")
+
+
 @pytest.fixture(scope="module")
 def collected() -> dict[str, Any]:
     """The index's view of the suite, collected in a fresh process (nothing runs)."""
