@@ -270,11 +270,13 @@ def cross_release_lines(timed: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -
 
 
 def merge_into_report(report_json: str | Path, medians: list[dict[str, Any]]) -> None:
-    """Set the "benchmarks" key of an existing report.json to `medians`."""
+    """Set the benchmarks of an existing report.json to `medians`."""
+    from rnnspec.schema import Report
+
     path = Path(report_json)
-    payload = json.loads(path.read_text())
-    payload["benchmarks"] = medians
-    path.write_text(json.dumps(payload, indent=1) + "\n")
+    report = Report.read(path)
+    report.benchmarks = list(medians)
+    path.write_bytes(report.to_json())
 
 
 def _find(

@@ -29,6 +29,7 @@ COMMANDS = (
     "rnnspec.golden",
     "rnnspec.index",
     "rnnspec.matrix",
+    "rnnspec.diff",
     "rnnspec.compare",
     "rnnspec.repeat",
 )

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnspec.markdown import table
-from rnnspec.sources import REGISTRY, SEED, github_kind, github_reference
+from rnnspec.schema import family_of, issue_number
+from rnnspec.sources import REGISTRY, SEED, github_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "facts.md"
@@ -75,7 +76,7 @@ class _Collector:
             meta = fact_metadata(item)
             if meta is None:
                 continue
-            test = str(meta["id"]).split("[")[0]
+            test = family_of(str(meta["id"]))
             source = str(meta["source"])
             fact = self.result.facts.setdefault(
                 (source, test),
@@ -152,7 +153,7 @@ def _heading(source: str) -> str:
         return f"Seed {source}: {SEED_TITLES[source]}"
     kind = github_kind(source)
     if kind is not None:
-        repository, number = github_reference(source).split("#")
+        repository, number = issue_number(source).split("#")
         recorded = REGISTRY.get(source)
         title = f": {recorded.title}" if recorded else ""
         return f"{repository} {kind} #{number}{title} <{source}>"

@@ -94,20 +94,15 @@ from rnnspec.jobs import (
     suite_fingerprint,
 )
 from rnnspec.schema import (
-    EXIT_OF_VERDICT,
+    REPORT_FILE,
     STATUS_CRASHED,
     STATUS_ENVIRONMENT,
-    STATUS_FAILED,
-    STATUS_INTERRUPTED,
-    STATUS_NO_FACTS,
     STATUS_NOT_INSTALLED,
     STATUS_PASSED,
     STATUS_TIMED_OUT,
-    VERDICT_ENVIRONMENT,
-    VERDICT_FAILED,
-    VERDICT_INTERRUPTED,
-    VERDICT_NOT_RUN,
-    VERDICT_PASSED,
+    Report,
+    ReportError,
+    release_status,
 )
 
 # Each known boundary lies between two adjacent releases: 2.3 (the input_size check,
@@ -151,23 +146,8 @@ BENCH_ROUNDS = 3  # the fewest that give a median and a spread
 BENCH_THREADS = 1
 ERROR_CHARS = 4000  # how much of a failing command's output matrix.json keeps
 
-PASSED, FAILED, INCOMPLETE = STATUS_PASSED, STATUS_FAILED, STATUS_ENVIRONMENT
-INTERRUPTED = STATUS_INTERRUPTED
-NO_FACTS, NOT_INSTALLED, TIMED_OUT, CRASHED = (
-    STATUS_NO_FACTS,
-    STATUS_NOT_INSTALLED,
-    STATUS_TIMED_OUT,
-    STATUS_CRASHED,
-)
 # Named sets `--torch` accepts besides versions (a CI input can say "all").
 RELEASE_SETS = {"all": ALL_RELEASES, "default": DEFAULT_RELEASES}
-VERDICTS = {  # report.json's verdict -> the release's status
-    VERDICT_PASSED: PASSED,
-    VERDICT_FAILED: FAILED,
-    VERDICT_ENVIRONMENT: INCOMPLETE,
-    VERDICT_INTERRUPTED: INTERRUPTED,
-    VERDICT_NOT_RUN: NO_FACTS,
-}
 # A command past its time limit gets SIGTERM (rnnspec check then writes its report, the facts
 # it did not reach "not run"), and SIGKILL this many seconds later if it is still there.
 TERMINATE_GRACE_S = 60
@@ -497,7 +477,7 @@ def prepare(run: ReleaseRun, job: Job, config: MatrixConfig, runner: Runner) -> 
         if installed is not None:
             run.installed = installed
             break
-        why = "timed out" if result.timed_out else f"exit {result.returncode}"
+        why = STATUS_TIMED_OUT if result.timed_out else f"exit {result.returncode}"
         run.note(f"uv run ... {why}:\n{result.output[-ERROR_CHARS:].strip()}")
         if result.timed_out:
             return False
@@ -522,18 +502,6 @@ def _last_json_line(output: str) -> dict[str, Any] | None:
     return None
 
 
-def status_of(code: int | None, report: dict[str, Any]) -> str:
-    """The release's status from `rnnspec check`'s exit status and its report's verdict."""
-    if code not in EXIT_OF_VERDICT.values():  # internal or usage error, a signal, no start
-        return f"{CRASHED} (exit {code})"
-    if not report.get("facts"):
-        return NO_FACTS if code == 5 else f"{CRASHED} (no facts collected)"
-    if "verdict" not in report:  # a schema-1 report
-        return {0: PASSED, 1: FAILED}.get(code, NO_FACTS)
-    status = VERDICTS.get(report["verdict"], f"{CRASHED} (verdict {report['verdict']!r})")
-    return FAILED if status == PASSED and code != 0 else status
-
-
 def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
     """Run `rnnspec check` in the release's environment and classify the result."""
     folder = Path(run.report_dir)
@@ -554,28 +522,28 @@ def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
         env=child_environment(config.repo, run.device),
     )
     run.suite_seconds, run.exit_code = round(result.seconds, 1), result.returncode
-    report = folder / "report.json"
+    report = folder / REPORT_FILE
     if result.timed_out:
-        run.status = TIMED_OUT
+        run.status = STATUS_TIMED_OUT
         run.note(f"stopped after {config.timeout:.0f} s")
         if report.is_file():  # the facts that completed, the rest "not run"
             run.report = str(report)
         return
     try:
-        payload = json.loads(report.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        run.status = CRASHED
-        run.note(f"no readable report.json ({error}), exit {result.returncode}:\n")
+        payload = Report.read(report)
+    except ReportError as error:
+        run.status = STATUS_CRASHED
+        run.note(f"no readable {REPORT_FILE} ({error}), exit {result.returncode}:\n")
         run.note(result.output[-ERROR_CHARS:].strip())
         return
     run.report = str(report)
-    run.status = status_of(result.returncode, payload)
-    if run.status.startswith(CRASHED):
+    run.status = release_status(result.returncode, payload)
+    if run.status.startswith(STATUS_CRASHED):
         run.note(result.output[-ERROR_CHARS:].strip())
-    if run.device == CUDA and not payload.get("cuda"):  # its CUDA facts skipped: not a pass
+    if run.device == CUDA and not payload.cuda:  # its CUDA facts skipped: not a pass
         run.note("a CUDA job, but torch saw no CUDA device: the CUDA facts were skipped")
-        if run.status == PASSED:
-            run.status = INCOMPLETE
+        if run.status == STATUS_PASSED:
+            run.status = STATUS_ENVIRONMENT
     _say(run.name, f"{run.status} in {run.suite_seconds} s")
 
 
@@ -595,7 +563,7 @@ def bench_command(run: ReleaseRun, config: MatrixConfig, out_json: Path) -> list
 
 def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: Runner) -> None:
     """`config.bench_rounds` rounds, each timing every release once, in release order."""
-    from rnnspec.bench import benchmark_medians, summarise_rounds
+    from rnnspec.bench import benchmark_medians, merge_into_report, summarise_rounds
 
     rounds: dict[str, list[list[dict[str, Any]]]] = {run.name: [] for run in runs}
     env = child_environment(config.repo, CPU)  # the timings are of the CPU
@@ -617,16 +585,14 @@ def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: R
             if result.ok and out_json.is_file():
                 rounds[run.name].append(benchmark_medians(out_json))
             else:
-                why = "timed out" if result.timed_out else f"exit {result.returncode}"
+                why = STATUS_TIMED_OUT if result.timed_out else f"exit {result.returncode}"
                 run.note(f"benchmark round {number} failed ({why}); see {folder / 'bench.log'}")
     for run in runs:
         run.benchmarks = summarise_rounds(rounds[run.name])
         for entry in run.benchmarks:
             entry["threads"] = config.bench_threads or None
         if run.report is not None and run.benchmarks:
-            payload = json.loads(Path(run.report).read_text())
-            payload["benchmarks"] = run.benchmarks
-            Path(run.report).write_text(json.dumps(payload, indent=1) + "\n")
+            merge_into_report(run.report, run.benchmarks)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -679,14 +645,14 @@ def run_release(job: Job, config: MatrixConfig, runner: Runner) -> ReleaseRun:
     JobResult(job=job, suite=run.suite, rnnspec=rnnspec_version(config.repo)).write(folder)
     try:
         if not prepare(run, job, config, runner):
-            run.status = NOT_INSTALLED
+            run.status = STATUS_NOT_INSTALLED
             _say(run.name, f"not installed ({run.env_seconds} s)")
         elif config.bench_only:
             run.status = "installed"
         else:
             run_suite(run, config, runner)
     except Exception as error:  # one broken release must not lose the others' results
-        run.status, run.error = CRASHED, f"rnnspec matrix: {error!r}"
+        run.status, run.error = STATUS_CRASHED, f"rnnspec matrix: {error!r}"
     if config.clean_cache:
         clean_cache(run, config, runner)
     finish_job(job, run)
@@ -724,7 +690,7 @@ def run_matrix(config: MatrixConfig, runner: Runner = run_command) -> list[Relea
     for job in jobs:
         runs.append(run_release(job, config, runner))
         write_matrix(config, runs, started)  # progress survives an interrupt
-    installed = [r for r in runs if r.installed and r.status != NOT_INSTALLED]
+    installed = [r for r in runs if r.installed and r.status != STATUS_NOT_INSTALLED]
     if config.bench_rounds > 0 and installed:
         run_bench_rounds(installed, config, runner)
         for job, run in zip(jobs, runs, strict=True):  # the rounds' notes, into job.json too
@@ -857,7 +823,7 @@ def cmd_matrix(args: argparse.Namespace, extra: Sequence[str], runner: Runner = 
         print(f"  {r.name:<{width}}  {r.status:<24} {times}")
     if config.bench_only:
         return 0 if all(r.benchmarks for r in runs) else 1
-    return 0 if all(r.status == PASSED for r in runs) else 1
+    return 0 if all(r.status == STATUS_PASSED for r in runs) else 1
 
 
 def cmd_job(args: argparse.Namespace, pytest_args: list[str], runner: Runner) -> int:
@@ -880,7 +846,7 @@ def cmd_job(args: argparse.Namespace, pytest_args: list[str], runner: Runner) ->
         f"rnnspec matrix: {job.name}: {run.status} (env {run.env_seconds} s, suite "
         f"{run.suite_seconds} s); {Path(run.report_dir) / 'job.json'}"
     )
-    return 0 if run.status == PASSED else 1
+    return 0 if run.status == STATUS_PASSED else 1
 
 
 def _config(

@@ -43,13 +43,13 @@ import signal
 import site
 import sysconfig
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
 from rnnspec import guard
 from rnnspec.bugs import KnownBug
@@ -67,12 +67,19 @@ from rnnspec.schema import (
     KNOWN_BUG,
     NOT_RUN,
     PASSED,
+    RELEASE_SIDE,
     SKIPPED,
     TIMED_OUT,
     VERDICT_FAILED,
     VERDICT_INTERRUPTED,
     VERDICT_NOT_RUN,
-    specs_relative,
+    Fact,
+    Observation,
+    RaisedWarning,
+    boundaries,
+    crashed,
+    release_side,
+    stable_id,
     verdict,
 )
 
@@ -87,7 +94,6 @@ KNOWN_BUG_KEY = "rnnspec.known_bug"
 CURVE_KEY = "training_curve"  # a training log, recorded by the MNIST facts with record_property
 
 FACT_OPTIONS = ("source", "quote", "erratum", "since", "bug")
-RELEASE_SIDE = "release_side"
 OBSERVATION_LIMIT = 4000  # characters of JSON: an observation is a value, not a tensor dump
 ENVIRONMENT_INCOMPLETE = EXIT_ENVIRONMENT  # exit status: no fact failed, some could not run
 # A fact's outcome is the worst of its phases' (set-up, call, teardown).
@@ -242,38 +248,14 @@ def fact_problem(item: pytest.Item) -> str | None:
     return None
 
 
-def boundaries(since: str | Sequence[str]) -> tuple[str, ...]:
-    """The release boundaries of a `since=` fact, oldest first: "2.11", ("2.4", "2.6") or
-    "2.4, 2.6". Raises InvalidVersion for anything that is not a release number."""
-    values = since.split(",") if isinstance(since, str) else since
-    found = tuple(str(v).strip() for v in values)
-    releases = [Version(v) for v in found]
-    if not found or releases != sorted(releases):
-        raise InvalidVersion(f"{since!r}: give one or more releases, oldest first")
-    return found
-
-
-def release_side(since: str | Sequence[str]) -> str:
-    """Which side of its boundaries the installed torch is on: "from 2.6" for the newest
-    boundary it has reached, "before 2.4" when it reached none."""
-    reached = [b for b in boundaries(since) if torch_at_least(b)]
-    return f"from {reached[-1]}" if reached else f"before {boundaries(since)[0]}"
-
-
-def stable_id(item: pytest.Item) -> str:
-    """The fact's id: its node id from the `specs/` folder on (rnnspec.schema.specs_relative),
-    without the `@group` suffix that xdist's --dist loadgroup appends."""
-    names = {
-        str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-        for mark in item.iter_markers("xdist_group")
-    }
-    suffix = "@" + "_".join(sorted(names))
-    node_id = item.nodeid[: -len(suffix)] if names and item.nodeid.endswith(suffix) else item.nodeid
+def fact_id(item: pytest.Item) -> str:
+    """The fact's id (rnnspec.schema.stable_id); a team's own fact's starts at its folder."""
+    node_id = stable_id(item.nodeid)
     team = user_specs_folder(item)
     if team is not None:  # "<folder name>/<path in it>::<test>", wherever the folder lies
         path = Path(str(item.path)).resolve().relative_to(team.parent).as_posix()
         return path + "::" + node_id.partition("::")[2]
-    return specs_relative(node_id)
+    return node_id
 
 
 def fact_metadata(item: pytest.Item) -> dict[str, Any] | None:
@@ -286,10 +268,10 @@ def fact_metadata(item: pytest.Item) -> dict[str, Any] | None:
     mark = item.get_closest_marker("fact")
     bug: KnownBug | None = mark.kwargs.get("bug")
     since = mark.kwargs.get("since")
-    fact_id = stable_id(item)
+    found = fact_id(item)
     return {
-        "id": fact_id,
-        "topic": fact_id.split("::")[0],
+        "id": found,
+        "topic": found.split("::")[0],
         "source": mark.kwargs.get("source", mark.args[0] if mark.args else None),
         "quote": mark.kwargs.get("quote"),
         "claim": claim_of(item),
@@ -333,7 +315,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:
             if problem is not None
         ]
         if problems:
-            report.outcome = "failed"
+            report.outcome = FAILED  # pytest's word for it is rnnspec's
             report.longrepr = "\n".join(problems)
             report.result = []
     return report
@@ -565,26 +547,6 @@ def pytest_runtest_teardown(item: pytest.Item) -> Any:
 # ------------------------------------------------------------------- the report rows
 
 
-@dataclass
-class FactRow:
-    """One fact in report.json (schema 2), in its key order."""
-
-    id: str
-    topic: str
-    source: str
-    quote: str | None
-    claim: str
-    erratum: str | None
-    since: str | None
-    bug: dict[str, Any] | None
-    outcome: str = "passed"
-    observed: str | None = None
-    fix: str | None = None
-    observations: dict[str, dict[str, Any]] = field(default_factory=dict)
-    warnings: list[dict[str, str]] = field(default_factory=list)
-    duration_s: float = 0.0
-
-
 def _message(report: pytest.TestReport) -> str:
     """What a failed or skipped phase observed, in one string."""
     longrepr = report.longrepr
@@ -599,9 +561,9 @@ def _message(report: pytest.TestReport) -> str:
             name = signal.Signals(number).name
         except ValueError:
             name = "unknown signal"
-        return f"crashed: {name} (signal {number})"
+        return crashed(f"{name} (signal {number})")
     if found:
-        return f"crashed: the child process exited with status {found.group(2)}"
+        return crashed(f"the child process exited with status {found.group(2)}")
     return text.strip().removeprefix("Failed: ")[:2000]  # pytest.fail's own prefix
 
 
@@ -616,7 +578,7 @@ class FactCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.rows: dict[str, FactRow] = {}
+        self.rows: dict[str, Fact] = {}
         self.curves: list[dict[str, Any]] = []
         self.other: dict[str, int] = {}  # outcomes of tests outside specs/
         self.hard_failures = 0  # failed phases that were not environment problems
@@ -634,7 +596,7 @@ class FactCollector:
         if report.when == "call" and hasattr(report, "wasxfail"):
             return FAILED if report.passed else PASSED  # strict xfail semantics
         if report.failed:
-            return CRASHED if _message(report).startswith("crashed:") else FAILED
+            return CRASHED if _message(report).startswith(crashed("")) else FAILED
         if report.skipped:
             return SKIPPED
         return KNOWN_BUG if KNOWN_BUG_KEY in props else PASSED
@@ -685,12 +647,10 @@ class FactCollector:
         row.duration_s += report.duration
         for key, value in report.user_properties:
             if key == OBSERVATION_KEY:
-                row.observations[value["name"]] = {
-                    "value": value["value"],
-                    "tolerance": value["tolerance"],
-                }
+                row.observations[value["name"]] = Observation(value["value"], value["tolerance"])
             elif key == WARNINGS_KEY:
-                row.warnings += [w for w in value if w not in row.warnings]
+                raised = [RaisedWarning(**w) for w in value]
+                row.warnings += [w for w in raised if w not in row.warnings]
         outcome = self.phase_outcome(report, props)
         if OUTCOME_RANK[outcome] > OUTCOME_RANK[row.outcome]:
             row.outcome = outcome
@@ -704,16 +664,14 @@ class FactCollector:
             else:
                 row.observed = _message(report)
 
-    def row(self, meta: dict[str, Any]) -> FactRow:
+    def row(self, meta: dict[str, Any]) -> Fact:
         """The fact's row, made on its first report."""
         row = self.rows.get(meta["id"])
         if row is None:
-            row = self.rows[meta["id"]] = FactRow(**meta)
+            row = self.rows[meta["id"]] = msgspec.convert(meta, Fact)
             if row.since is not None:
-                row.observations[RELEASE_SIDE] = {
-                    "value": release_side(row.since),
-                    "tolerance": None,
-                }
+                side = release_side(row.since, torch_at_least)
+                row.observations[RELEASE_SIDE] = Observation(side)
         return row
 
     def close_unfinished(self, session: pytest.Session) -> None:
@@ -737,7 +695,9 @@ class FactCollector:
             if OUTCOME_RANK[NOT_RUN] > OUTCOME_RANK[row.outcome]:
                 row.outcome = NOT_RUN
                 row.observed = (
-                    f"not run: {why} while it ran" if nodeid in self.running else f"not run: {why}"
+                    f"{NOT_RUN}: {why} while it ran"
+                    if nodeid in self.running
+                    else f"{NOT_RUN}: {why}"
                 )
 
     def summary(self) -> dict[str, int]:
@@ -770,7 +730,7 @@ class FactCollector:
         if report_dir:
             report.write_report(
                 Path(report_dir),
-                rows=[vars(row) for row in sorted(self.rows.values(), key=lambda r: r.id)],
+                facts=sorted(self.rows.values(), key=lambda r: r.id),
                 curves=self.curves,
                 other_tests=self.other,
                 started=self.started,
@@ -801,7 +761,9 @@ class FactCollector:
                 "(outcome error, not failed); fix: " + "; ".join(fixes),
                 yellow=True,
             )
-        held = sorted({row.bug["number"] for row in self.rows.values() if row.outcome == KNOWN_BUG})
+        held = sorted(
+            {row.bug.number for row in self.rows.values() if row.outcome == KNOWN_BUG and row.bug}
+        )
         if held:
             terminalreporter.write_line(
                 f"rnnspec: {summary[KNOWN_BUG]} fact(s) show a known bug of this release, as the "

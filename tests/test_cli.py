@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from rnnspec import check, cli, matrix
-from rnnspec.schema import specs_relative
+from rnnspec.schema import stable_id
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -273,6 +273,6 @@ def test_every_readme_command_runs_as_written(
         if team:
             topic = "tagger_facts/test_tagger.py"
         else:
-            topic = specs_relative(fast_specs().relative_to(REPO).as_posix())
+            topic = stable_id(fast_specs().relative_to(REPO).as_posix())
         assert payload["facts"]
         assert all(f["topic"] == topic for f in payload["facts"])
