@@ -402,7 +402,7 @@ ISSUE_EXPORT_DYNAMIC_RNN = _cite(
     f"{_PYTORCH}/issues/126339", ISSUE, "RNN/GRU/LSTM fail to export()/dynamo_export"
 )
 
-# pytest-xdist, which runs the suite (rnnspec.guard, conftest.py, README.md). #1386's title is
+# pytest-xdist, which runs the suite (rnnspec.tool.plugin.guard, conftest.py, README.md). #1386's title is
 # the sweep's; #1327, #1328, #1371 and #1378 were read when this registry was written.
 _XDIST = "https://github.com/pytest-dev/pytest-xdist"
 ISSUE_XDIST_LOADGROUP_NODE_IDS = _cite(

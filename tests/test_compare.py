@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from rnnspec import compare, diff
-from rnnspec.compare import (
+from rnnspec.schema import Report
+from rnnspec.tool import compare, diff
+from rnnspec.tool.compare import (
     DOC,
     FIRST,
     NO_REPORT,
@@ -30,7 +31,7 @@ from rnnspec.compare import (
     topic_grid,
     write_comparison,
 )
-from rnnspec.diff import (
+from rnnspec.tool.diff import (
     DOCUMENTED,
     ENV_ERROR,
     ENVIRONMENT,
@@ -47,7 +48,6 @@ from rnnspec.diff import (
     load_report,
     observation_differs,
 )
-from rnnspec.schema import Report
 
 SOURCE = "https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html"
 BUG = {

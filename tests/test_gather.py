@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from rnnspec import compare, jobs, matrix
-from rnnspec.compare import NO_REPORT, releases_from_reports, render_comparison, topic_grid
-from rnnspec.jobs import JOB_FILE, Job, JobResult
-from rnnspec.matrix import ALL_RELEASES, DEFAULT_RELEASES, REPO, CommandResult, plan_jobs
 from rnnspec.schema import NOT_RUN, PASSED, READABLE_SCHEMAS, SCHEMA, STATUS_ENVIRONMENT
+from rnnspec.tool import compare, jobs, matrix
+from rnnspec.tool.compare import NO_REPORT, releases_from_reports, render_comparison, topic_grid
+from rnnspec.tool.jobs import JOB_FILE, Job, JobResult
+from rnnspec.tool.matrix import ALL_RELEASES, DEFAULT_RELEASES, REPO, CommandResult, plan_jobs
 from tests.test_matrix import FakeUv, make_report
 
 A, B = "specs/pytorch/test_a.py::test_a", "specs/pytorch/test_a.py::test_b"

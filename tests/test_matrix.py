@@ -23,8 +23,16 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from rnnspec import bench, compare, matrix
-from rnnspec.matrix import (
+from rnnspec.schema import STATUS_CRASHED as CRASHED
+from rnnspec.schema import STATUS_ENVIRONMENT as INCOMPLETE
+from rnnspec.schema import STATUS_FAILED as FAILED
+from rnnspec.schema import STATUS_NO_FACTS as NO_FACTS
+from rnnspec.schema import STATUS_NOT_INSTALLED as NOT_INSTALLED
+from rnnspec.schema import STATUS_PASSED as PASSED
+from rnnspec.schema import STATUS_TIMED_OUT as TIMED_OUT
+from rnnspec.schema import Report, release_status
+from rnnspec.tool import bench, compare, matrix
+from rnnspec.tool.matrix import (
     ALL_RELEASES,
     DEFAULT_RELEASES,
     ONNX_PACKAGES,
@@ -36,14 +44,6 @@ from rnnspec.matrix import (
     run_command,
     run_matrix,
 )
-from rnnspec.schema import STATUS_CRASHED as CRASHED
-from rnnspec.schema import STATUS_ENVIRONMENT as INCOMPLETE
-from rnnspec.schema import STATUS_FAILED as FAILED
-from rnnspec.schema import STATUS_NO_FACTS as NO_FACTS
-from rnnspec.schema import STATUS_NOT_INSTALLED as NOT_INSTALLED
-from rnnspec.schema import STATUS_PASSED as PASSED
-from rnnspec.schema import STATUS_TIMED_OUT as TIMED_OUT
-from rnnspec.schema import Report, release_status
 
 FORWARD = "test_forward[cpu-lstm-2x128-seed004]"
 
@@ -676,7 +676,7 @@ def test_torch_takes_wheels_urls_and_requirements_under_their_own_release(tmp_pa
     """`--torch` names PyPI releases, or builds from elsewhere under a release of their own.
     Red if a local wheel of 2.15.0 shared the folder of PyPI's 2.15.0, if a build's
     requirement were not what uv installs, or if a value that names no build passed."""
-    from rnnspec.matrix import TorchBuild, parse_builds, plan_jobs
+    from rnnspec.tool.matrix import TorchBuild, parse_builds, plan_jobs
 
     wheel = tmp_path / "torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl"
     wheel.write_bytes(b"")

@@ -6,12 +6,12 @@
     rnnspec matrix --job JOB --out DIR [--mnist-root DIR] [-- PYTEST ARGS]
 
 The releases and devices chosen make a plan: one job per release and device
-(rnnspec.jobs.Job: its name, release, device, Python and the requirements uv installs).
+(rnnspec.tool.jobs.Job: its name, release, device, Python and the requirements uv installs).
 Run here, the jobs run one after another into OUT/<name>/ and the page follows. `--plan`
 prints the jobs as JSON instead, for a CI system's job matrix, one runner per job; there
 `--job` runs one of them (its record as printed, or its name) into OUT/<name>/, a folder
 named the same on every runner, and `rnnspec compare` gathers the folders into the same
-page (rnnspec.compare). Every job's folder holds job.json: "started" while it runs, then
+page (rnnspec.tool.compare). Every job's folder holds job.json: "started" while it runs, then
 the release's status. A "cpu" job hides CUDA from the suite; a "cuda" job that sees no
 CUDA device is not a pass.
 
@@ -47,13 +47,13 @@ Then `--bench-rounds N` rounds time the seed models' forward and forward+backwar
 installed, round-robin: release after release in each round, so that the drift of
 a shared machine falls on all of them alike. Each release's entries get the median
 over the rounds and a noise band, the relative spread of its per-round medians
-(rnnspec.bench.summarise_rounds); the comparison page shows only the changes
+(rnnspec.tool.bench.summarise_rounds); the comparison page shows only the changes
 outside it. The timings run on one intra-op thread (`--bench-threads`): on a shared
 machine, threads that wait for a busy core swing tenfold. `--bench-only` skips the
 suites and writes OUT/benchmarks.md.
 
 OUT/matrix.json records what ran, with the statuses and times; OUT/comparison.md and
-OUT/comparison.png compare the reports (rnnspec.compare). The command exits 0 when
+OUT/comparison.png compare the reports (rnnspec.tool.compare). The command exits 0 when
 every release passed (with --bench-only: was timed), 1 otherwise; `--job` likewise for
 its one release. `--job` runs no benchmark rounds: timings from different runners do not
 compare.
@@ -80,7 +80,18 @@ from typing import Any, Protocol
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from rnnspec.jobs import (
+from rnnspec.schema import (
+    REPORT_FILE,
+    STATUS_CRASHED,
+    STATUS_ENVIRONMENT,
+    STATUS_NOT_INSTALLED,
+    STATUS_PASSED,
+    STATUS_TIMED_OUT,
+    Report,
+    ReportError,
+    release_status,
+)
+from rnnspec.tool.jobs import (
     CPU,
     CUDA,
     DEVICES,
@@ -92,17 +103,6 @@ from rnnspec.jobs import (
     plan_json,
     rnnspec_version,
     suite_fingerprint,
-)
-from rnnspec.schema import (
-    REPORT_FILE,
-    STATUS_CRASHED,
-    STATUS_ENVIRONMENT,
-    STATUS_NOT_INSTALLED,
-    STATUS_PASSED,
-    STATUS_TIMED_OUT,
-    Report,
-    ReportError,
-    release_status,
 )
 
 # Each known boundary lies between two adjacent releases: 2.3 (the input_size check,
@@ -136,7 +136,7 @@ REPORTED = ("torch", "torchvision", "numpy", *ONNX_PACKAGES, "pytest")
 
 DEFAULT_OUT = Path("reports/matrix")
 PYTHON = "3.11"
-REPO = Path(__file__).resolve().parents[1]  # the checkout this rnnspec was loaded from
+REPO = Path(__file__).resolve().parents[2]  # the checkout this rnnspec was loaded from
 INSTALL_TIMEOUT_S = 1800.0
 SUITE_TIMEOUT_S = 1800.0
 BENCH_TIMEOUT_S = 600.0
@@ -397,7 +397,7 @@ class ReleaseRun:
 
     torch: str
     status: str = "pending"
-    name: str = ""  # the job's name, its folder's name (rnnspec.jobs.job_name)
+    name: str = ""  # the job's name, its folder's name (rnnspec.tool.jobs.job_name)
     device: str = CPU
     python: str = PYTHON
     requirements: list[str] = field(default_factory=list)
@@ -410,7 +410,7 @@ class ReleaseRun:
     report: str | None = None
     benchmarks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
-    suite: str | None = None  # the suite's fingerprint when it started (rnnspec.jobs)
+    suite: str | None = None  # the suite's fingerprint when it started (rnnspec.tool.jobs)
 
     def note(self, message: str) -> None:
         self.error = "\n".join(part for part in (self.error, message) if part)
@@ -433,7 +433,7 @@ class MatrixConfig:
     bench_threads: int = BENCH_THREADS  # 0: torch's default
     bench_only: bool = False
     clean_cache: bool = False  # empty uv's cache after each release (disk for --all)
-    devices: tuple[str, ...] = (CPU,)  # each release once per device (rnnspec.jobs.DEVICES)
+    devices: tuple[str, ...] = (CPU,)  # each release once per device (rnnspec.tool.jobs.DEVICES)
     # The torch requirement of each release that is not a PyPI one (a wheel, a URL: TorchBuild)
     builds: dict[str, str] = field(default_factory=dict)
     # uv's own options for every environment: --index-url, --extra-index-url, --find-links,
@@ -553,7 +553,7 @@ def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
 
 def bench_command(run: ReleaseRun, config: MatrixConfig, out_json: Path) -> list[str]:
     """pytest-benchmark over the seed models' forward and forward+backward on CPU."""
-    from rnnspec.bench import benchmark_options
+    from rnnspec.tool.bench import benchmark_options
 
     argv = uv_run(run.requirements, python=run.python, offline=True, options=config.uv_options)
     argv += ["python", "-m"]
@@ -563,7 +563,7 @@ def bench_command(run: ReleaseRun, config: MatrixConfig, out_json: Path) -> list
 
 def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: Runner) -> None:
     """`config.bench_rounds` rounds, each timing every release once, in release order."""
-    from rnnspec.bench import benchmark_medians, merge_into_report, summarise_rounds
+    from rnnspec.tool.bench import benchmark_medians, merge_into_report, summarise_rounds
 
     rounds: dict[str, list[list[dict[str, Any]]]] = {run.name: [] for run in runs}
     env = child_environment(config.repo, CPU)  # the timings are of the CPU
@@ -721,7 +721,7 @@ def clean_cache(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
 
 def write_bench_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
     """OUT/benchmarks.md: the medians per release and the changes outside the noise band."""
-    from rnnspec.bench import cross_release_lines
+    from rnnspec.tool.bench import cross_release_lines
 
     timed = [(r.torch, r.benchmarks) for r in runs if r.benchmarks]
     page = out / "benchmarks.md"
@@ -734,7 +734,7 @@ def write_bench_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
 def write_comparison_page(jobs: Sequence[Job], out: Path) -> Path:
     """The comparison page of the jobs' folders, read as `rnnspec compare` reads gathered
     ones: a page from one machine and one gathered from many runners are the same page."""
-    from rnnspec.compare import releases_from_reports, write_comparison
+    from rnnspec.tool.compare import releases_from_reports, write_comparison
 
     folders = [(out / job.name).resolve() for job in jobs]
     return write_comparison(releases_from_reports(folders, plan=jobs), out)

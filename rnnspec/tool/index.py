@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnspec.markdown import table
 from rnnspec.schema import family_of, issue_number
 from rnnspec.sources import REGISTRY, SEED, github_kind
+from rnnspec.tool.markdown import table
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "facts.md"
 REGENERATE = "uv run rnnspec index"
 
@@ -70,7 +70,7 @@ class _Collector:
             self.result.errors.append(f"{report.nodeid}: {report.longreprtext.splitlines()[-1:]}")
 
     def pytest_collection_finish(self, session: Any) -> None:
-        from rnnspec.plugin import fact_metadata
+        from rnnspec.tool.plugin.citation import fact_metadata
 
         for item in session.items:
             meta = fact_metadata(item)

@@ -478,7 +478,9 @@ def value_range(values: Sequence[str]) -> str:
     try:
         numbers = sorted(float(v) for v in distinct)
     except ValueError:
-        return f"{distinct[0]} (and {len(distinct) - 1} other)"
+        if len(distinct) <= 2:
+            return " | ".join(distinct)
+        return f"{distinct[0]} (and {len(distinct) - 1} other values)"
     return f"{numbers[0]:g} … {numbers[-1]:g}"
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import msgspec
 
-from rnnspec.markdown import cell, table
 from rnnspec.schema import (
     CRASHED,
     ERROR,
@@ -38,6 +37,7 @@ from rnnspec.schema import (
     Report,
     verdict,
 )
+from rnnspec.tool.markdown import cell, table
 
 
 def known_bugs(facts: Sequence[Fact]) -> list[HeldBug]:

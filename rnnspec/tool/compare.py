@@ -4,9 +4,9 @@
 
 A report is the `report.json` that `rnnspec check` writes (a folder holding one may be
 named instead, or the archived report.json.gz of docs/matrix). What counts as a
-difference, and its class, is `rnnspec.diff`'s (`rnnspec diff` compares two reports).
+difference, and its class, is `rnnspec.tool.diff`'s (`rnnspec diff` compares two reports).
 
-`compare` also gathers the folders that matrix jobs leave (rnnspec.jobs), from one
+`compare` also gathers the folders that matrix jobs leave (rnnspec.tool.jobs), from one
 machine or from many runners: a PATH may be a folder of such folders, at any depth. A
 job's job.json gives its release, device and status, so a job that crashed, timed out or
 could not install shows that status without a report; with `--plan` (what `rnnspec
@@ -42,27 +42,6 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from rnnspec.diff import (
-    DOCUMENTED,
-    ENV_ERROR,
-    ENVIRONMENT,
-    FIXED,
-    KINDS,
-    NEW_FACT,
-    OTHER,
-    REGRESSION,
-    REMOVED_FACT,
-    SKIP_CHANGE,
-    UNDOCUMENTED,
-    WARNING_GONE,
-    WARNING_NEW,
-    Difference,
-    counts_line,
-    differences,
-    load_report,
-)
-from rnnspec.jobs import CPU, CUDA, JOB_FILE, Job, JobError, JobResult, read_plan
-from rnnspec.markdown import cell, table
 from rnnspec.schema import (
     ARCHIVED_REPORT_FILE,
     CRASHED,
@@ -84,6 +63,27 @@ from rnnspec.schema import (
     issue_number,
     release_status,
 )
+from rnnspec.tool.diff import (
+    DOCUMENTED,
+    ENV_ERROR,
+    ENVIRONMENT,
+    FIXED,
+    KINDS,
+    NEW_FACT,
+    OTHER,
+    REGRESSION,
+    REMOVED_FACT,
+    SKIP_CHANGE,
+    UNDOCUMENTED,
+    WARNING_GONE,
+    WARNING_NEW,
+    Difference,
+    counts_line,
+    differences,
+    load_report,
+)
+from rnnspec.tool.jobs import CPU, CUDA, JOB_FILE, Job, JobError, JobResult, read_plan
+from rnnspec.tool.markdown import cell, table
 
 __all__ = [
     "BaselineCheck",
@@ -419,9 +419,9 @@ def _known_bugs_lines(compared: Sequence[Release]) -> list[str]:
 
 
 def _benchmark_lines(compared: Sequence[Release]) -> list[str]:
-    """The seed models' timings per release (`rnnspec.bench`'s section: medians, noise
+    """The seed models' timings per release (`rnnspec.tool.bench`'s section: medians, noise
     bands, and only the changes between adjacent releases outside them)."""
-    from rnnspec.bench import cross_release_lines
+    from rnnspec.tool.bench import cross_release_lines
 
     timed = []
     for r in compared:

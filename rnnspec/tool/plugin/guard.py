@@ -54,7 +54,9 @@ BACKSTOP_GRACE_S = float(
 MAX_WORKER_RESTARTS = 50  # crashed workers replaced before the rest of the run is given up
 FACTS_FILE = "facts.json"  # in the run folder: each collected fact's row, by node id
 RUN_FOLDER = "rnnspec_run_folder"  # the key of the run folder in xdist's workerinput
-GUARD_KEY = "rnnspec.guard"  # a report's user property: how a fact crashed, timed out or ended
+GUARD_KEY = (
+    "rnnspec.tool.plugin.guard"  # a report's user property: how a fact crashed, timed out or ended
+)
 TIMEOUT_MESSAGE = re.compile(r"Timeout \(>([\d.]+)s\) from pytest-timeout")
 FAULTHANDLER_TIMEOUT = re.compile(r"^Timeout \((\d+):(\d\d):(\d\d)(?:\.\d+)?\)!", re.MULTILINE)
 STACK_LINES = 12  # lines of a dying worker's stack kept in the fact's observed message
