@@ -14,10 +14,10 @@ def synchronize(device: torch.device) -> None:
 
 
 def record(benchmark: Any, role: str, device: torch.device, flop: int | None = None, **info: Any):
-    """Put the role, device and FLOP count in extra_info; rnnspec.bench.gflops turns the count
+    """Put the role, device and FLOP count in extra_info; rnnspec.tool.bench.gflops turns the count
     and the median into GFLOP/s.
 
-    `role` is what rnnspec.bench's summary looks a benchmark up by (training_fact,
+    `role` is what rnnspec.tool.bench's summary looks a benchmark up by (training_fact,
     tutorial_loop, bare_compute, matmul, lstm_training_rate, forward, forward_backward).
     """
     benchmark.extra_info.update(role=role, device=device.type, **info)

@@ -1,6 +1,6 @@
 """Benchmark controls: the MNIST folder, rounds of the long runs, torch in the machine info.
 
-Run by `rnnspec bench` (see rnnspec/bench.py), never by the default test
+Run by `rnnspec bench` (see rnnspec/tool/bench.py), never by the default test
 command. `--bench-rounds N` (or RNNSPEC_BENCH_ROUNDS=N) repeats each 2-epoch
 training N times; the default is one round, each one takes about a minute.
 """

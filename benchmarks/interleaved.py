@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rnnspec.bench import FACT_OVER_BARE_TARGET, FACT_OVER_TUTORIAL_TARGET
+from rnnspec.tool.bench import FACT_OVER_BARE_TARGET, FACT_OVER_TUTORIAL_TARGET
 
 # Each process applies the suite's process setting (rnnspec.suite.retain_freed_memory), as
 # pytest's conftest does, so the ratios compare the code, not the allocator.

@@ -1,6 +1,6 @@
 """Forward and forward+backward of each seed model at its documented size, and matmul peaks.
 
-Every model benchmark records its matrix-product FLOP count (rnnspec.bench's
+Every model benchmark records its matrix-product FLOP count (rnnspec.tool.bench's
 formulas) in extra_info, from which `rnnspec bench` computes GFLOP/s; the matmul benchmarks give
 the rates those are held against, measured on the same machine.
 """
@@ -18,7 +18,7 @@ from benchmarks.common import record, synchronize
 from models.char_rnn import SAMPLE, CharRNN, Vocabulary, next_character_pair
 from models.lstm_classifier import LSTMClassifier
 from models.rnn_classifier import RNNClassifier
-from rnnspec.bench import (
+from rnnspec.tool.bench import (
     TRAINING_STEP_FACTOR,
     linear_forward_flop,
     lstm_classifier_forward_flop,

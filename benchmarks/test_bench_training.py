@@ -34,8 +34,8 @@ from models.training import (
     seeded,
     train_classifier,
 )
-from rnnspec.bench import TRAINING_STEP_FACTOR, lstm_classifier_forward_flop
 from rnnspec.machine import bf16_unsupported_reason
+from rnnspec.tool.bench import TRAINING_STEP_FACTOR, lstm_classifier_forward_flop
 
 pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="training")]
 

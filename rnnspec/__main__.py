@@ -1,5 +1,5 @@
 import sys
 
-from rnnspec.cli import main
+from rnnspec.tool.cli import main
 
 sys.exit(main())

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from packaging.specifiers import SpecifierSet
 
 from rnnspec.releases import installed
-from rnnspec.sources import github_kind, github_reference
+from rnnspec.schema import issue_number
+from rnnspec.sources import github_kind
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class KnownBug:
     @property
     def number(self) -> str:
         """The thread as owner/repo#N, for one-line mentions."""
-        return github_reference(self.issue)
+        return issue_number(self.issue)
 
     @property
     def kind(self) -> str:

@@ -1,52 +1,156 @@
-"""`rnnspec golden [--regenerate]`: the golden files of specs/golden/ against the installed torch.
+"""The golden values: small nn.RNN / nn.LSTM / nn.GRU runs whose every number comes from a formula.
 
-    rnnspec golden                  compare specs/golden/*.json with the installed torch
-    rnnspec golden --regenerate     rewrite them (the only way they are ever written)
+Each case builds a small module whose every number comes from a formula, never
+from torch's random generator, so the same case means the same computation in
+every release:
 
-The cases, their closed-form weights and inputs live beside the files
-(specs/golden/cases.py). A file is only written after the module's float32 CPU
-results agree with the documented equations (rnnspec.reference, in float64 on
-a float64 copy of the same weights) within the cases' TOLERANCE: the numbers
-are not just whatever torch printed. The fact that compares every later
-release with them is specs/pytorch/test_equations.py::test_module_reproduces_the_golden_values.
+    weights   parameter j of sorted(module.state_dict()) (j = 0, 1, ...), element i in
+              row-major order:  0.5 * sin(0.37 * i + 0.91 * j + 0.2)
+    input     element i of x, row-major in the layout the module takes
+              ((L, N, H_in), or (N, L, H_in) with batch_first):  sin(0.61 * i + 0.5)
+    h_0       element i, row-major (D * num_layers, N, H_out):  0.3 * cos(0.47 * i)
+    c_0       element i, row-major (D * num_layers, N, hidden_size):  0.2 * sin(0.53 * i + 1.0)
 
-torch is imported inside the functions: the command line starts without it.
+The formulas are evaluated in float64 and rounded once to float32. The stored
+results (specs/golden/<case>.json) are written only by `rnnspec golden --regenerate`
+(rnnspec.tool.golden), after they agreed with the documented equations
+(rnnspec.reference) in float64 within `TOLERANCE`; the fact that holds every release
+to them is specs/pytorch/test_equations.py::test_module_reproduces_the_golden_values.
+Shapes and states come from the table of modules (rnnspec.modules). This module is
+the library both import: the cases, how to run them, and how to compare the results.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import warnings
+import math
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from torch import Tensor
+import torch
+from torch import Tensor, nn
 
-    from rnnspec.specs.golden.cases import GoldenCase
+from rnnspec.modules import CLASSES, ModuleInfo, Settings
+from rnnspec.reference import reference
+from rnnspec.testing import flatten, to_device
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "specs" / "golden"  # the stored files
+# float32 through a handful of steps: about 1e-7 relative error per operation, far inside these.
+TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
+SIGNIFICANT_DIGITS = 8  # float32 carries about 7.2 decimal digits
+FORMULAS = {
+    "weights": "parameter j of sorted(state_dict()), element i row-major: "
+    "0.5 * sin(0.37 * i + 0.91 * j + 0.2)",
+    "input": "element i of x, row-major in the module's input layout: sin(0.61 * i + 0.5)",
+    "h_0": "element i, row-major (D * num_layers, N, H_out): 0.3 * cos(0.47 * i)",
+    "c_0": "element i, row-major (D * num_layers, N, hidden_size): 0.2 * sin(0.53 * i + 1.0)",
+    "precision": "evaluated in float64, rounded once to float32",
+}
 
 
-def cases() -> tuple[GoldenCase, ...]:
-    from rnnspec.specs.golden.cases import CASES
+@dataclass(frozen=True)
+class GoldenCase:
+    """One pinned run: which module, its constructor options, the sizes, an initial state or not."""
 
-    return CASES
+    name: str
+    module: str  # "RNN", "LSTM" or "GRU"
+    options: dict[str, Any] = field(default_factory=dict)  # num_layers, bidirectional, ...
+    initial_state: bool = False  # pass h_0 (and c_0) from the formulas, else zeros by default
+    seq_len: int = 5
+    batch: int = 2
+    input_size: int = 3
+    hidden_size: int = 4
+
+    @property
+    def path(self) -> Path:
+        return GOLDEN_DIR / f"{self.name}.json"
+
+    @property
+    def info(self) -> ModuleInfo:
+        """The module's class in the table of modules."""
+        return next(info for info in CLASSES if info.class_name == self.module)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            seq_len=self.seq_len,
+            batch=self.batch,
+            **self.options,
+        )
+
+    def config(self) -> dict[str, Any]:
+        """Everything that defines the run, as stored in the file."""
+        return {k: v for k, v in asdict(self).items() if k != "name"}
+
+
+CASES = (
+    GoldenCase("rnn-tanh-1-layer", "RNN"),
+    GoldenCase(
+        "rnn-relu-2-layers-no-bias", "RNN", {"nonlinearity": "relu", "num_layers": 2, "bias": False}
+    ),
+    GoldenCase("rnn-tanh-bidirectional-with-h0", "RNN", {"bidirectional": True}, True),
+    GoldenCase("lstm-1-layer-with-state", "LSTM", {}, True),
+    GoldenCase("lstm-bidirectional-2-layers", "LSTM", {"num_layers": 2, "bidirectional": True}),
+    GoldenCase(
+        "lstm-proj-bidirectional-2-layers-with-state",
+        "LSTM",
+        {"num_layers": 2, "bidirectional": True, "proj_size": 2},
+        True,
+    ),
+    GoldenCase("gru-1-layer-batch-first", "GRU", {"batch_first": True}),
+    GoldenCase(
+        "gru-bidirectional-2-layers-with-state",
+        "GRU",
+        {"num_layers": 2, "bidirectional": True},
+        True,
+    ),
+)
+
+
+def formula(
+    shape: Sequence[int], amplitude: float, frequency: float, phase: float, wave: str = "sin"
+) -> Tensor:
+    """amplitude * wave(frequency * i + phase) over the row-major index i, float64 then float32."""
+    i = torch.arange(math.prod(shape), dtype=torch.float64)
+    values = torch.sin(frequency * i + phase) if wave == "sin" else torch.cos(frequency * i + phase)
+    return (amplitude * values).reshape(*shape).to(torch.float32)
+
+
+def build(case: GoldenCase) -> nn.RNNBase:
+    """The case's module in float32 on CPU, every parameter set from the weight formula."""
+    module = case.info.build(case.settings)
+    state = module.state_dict()
+    with torch.no_grad():
+        for j, name in enumerate(sorted(state)):
+            state[name].copy_(formula(state[name].shape, 0.5, 0.37, 0.91 * j + 0.2))
+    return module.eval()
+
+
+def inputs(case: GoldenCase) -> tuple[Tensor, Any]:
+    """(x, hx) for the case: x in the module's layout, hx None or the formula states."""
+    info, settings = case.info, case.settings
+    x = formula(info.input_shape(settings), 1.0, 0.61, 0.5)
+    if not case.initial_state:
+        return x, None
+    waves = ((0.3, 0.47, 0.0, "cos"), (0.2, 0.53, 1.0, "sin"))  # h_0, c_0
+    states = [
+        formula(shape, *wave)
+        for shape, wave in zip(info.state_shapes(settings), waves, strict=False)
+    ]
+    return x, info.pack_state(states)
 
 
 def named_results(output: Tensor, state: Any) -> dict[str, Tensor]:
     """{"output", "h_n"[, "c_n"]} from a module's return value."""
-    from rnnspec.testing import flatten
-
     return dict(zip(("output", "h_n", "c_n"), flatten((output, state)), strict=False))
 
 
 def run_module(case: GoldenCase) -> dict[str, Tensor]:
     """What the installed torch returns for the case, float32 on CPU."""
-    import torch
-
-    from rnnspec.specs.golden.cases import build, inputs
-
     module = build(case)
     x, hx = inputs(case)
     with torch.no_grad():
@@ -55,12 +159,6 @@ def run_module(case: GoldenCase) -> dict[str, Tensor]:
 
 def run_reference(case: GoldenCase) -> dict[str, Tensor]:
     """The documented equations (rnnspec.reference) for the case, in float64 on the same numbers."""
-    import torch
-
-    from rnnspec.reference import reference
-    from rnnspec.specs.golden.cases import build, inputs
-    from rnnspec.testing import to_device
-
     module = build(case).double()
     x, hx = inputs(case)
     hx = None if hx is None else to_device(hx, torch.float64)
@@ -75,8 +173,6 @@ def load(case: GoldenCase) -> dict[str, Any]:
 
 def stored_tensors(data: dict[str, Any]) -> dict[str, Tensor]:
     """The stored results of a parsed golden file, as float64 tensors."""
-    import torch
-
     return {
         key: torch.tensor(data[key], dtype=torch.float64)
         for key in ("output", "h_n", "c_n")
@@ -91,10 +187,6 @@ def check_against_reference(
     the cases' TOLERANCE; `what` names the results in the message. Returns the largest absolute
     difference."""
     __tracebackhide__ = True
-    import torch
-
-    from rnnspec.specs.golden.cases import TOLERANCE
-
     if sorted(results) != sorted(reference):
         raise AssertionError(f"{what} hold {sorted(results)}, the reference {sorted(reference)}")
     largest = 0.0
@@ -107,107 +199,3 @@ def check_against_reference(
         )
         largest = max(largest, (tensor.double() - reference[key].double()).abs().max().item())
     return largest
-
-
-def _rounded(tensor: Tensor) -> Any:
-    from rnnspec.specs.golden.cases import SIGNIFICANT_DIGITS
-
-    def round_all(v: Any) -> Any:
-        if isinstance(v, list):
-            return [round_all(x) for x in v]
-        return float(f"{v:.{SIGNIFICANT_DIGITS}g}")
-
-    return round_all(tensor.double().tolist())
-
-
-def _to_json(value: Any, indent: int = 0) -> str:
-    """JSON with one innermost list (one feature vector) per line, readable in a diff."""
-    pad, inner = " " * indent, " " * (indent + 2)
-    if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(k)}: {_to_json(v, indent + 2)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    if isinstance(value, list) and value and isinstance(value[0], list):
-        items = [f"{inner}{_to_json(v, indent + 2)}" for v in value]
-        return "[\n" + ",\n".join(items) + f"\n{pad}]"
-    return json.dumps(value)
-
-
-def regenerate(selected: Sequence[GoldenCase] | None = None) -> list[Path]:
-    """Run every case, check it against the reference, and write its file; returns the paths."""
-    import torch
-
-    from rnnspec.specs.golden.cases import FORMULAS, TOLERANCE
-
-    written = []
-    for case in cases() if selected is None else selected:
-        results = run_module(case)
-        check_against_reference(results, run_reference(case))
-        data = {
-            "name": case.name,
-            "config": case.config(),
-            "formulas": FORMULAS,
-            "tolerance": {**TOLERANCE, "dtype": "float32", "device": "cpu"},
-            "produced_by": {
-                "torch": torch.__version__,
-                "how": "the module's float32 CPU forward, checked against rnnspec.reference in "
-                "float64 within the tolerance before writing",
-            },
-            **{key: _rounded(tensor) for key, tensor in results.items()},
-        }
-        case.path.write_text(_to_json(data) + "\n")
-        written.append(case.path)
-    return written
-
-
-def compare(selected: Sequence[GoldenCase] | None = None) -> list[str]:
-    """Problems found comparing the stored files with the installed torch; empty when all agree."""
-    problems = []
-    for case in cases() if selected is None else selected:
-        if not case.path.exists():
-            problems.append(
-                f"{case.name}: {case.path} is missing (run `rnnspec golden --regenerate`)"
-            )
-            continue
-        data = load(case)
-        if data["config"] != case.config():
-            problems.append(f"{case.name}: stored config differs from the case; regenerate")
-            continue
-        try:
-            check_against_reference(run_module(case), stored_tensors(data))
-        except AssertionError as error:
-            problems.append(f"{case.name}: {error}")
-    return problems
-
-
-def cmd_golden(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """`rnnspec golden [--regenerate]`: compare the golden files, or rewrite them."""
-    import torch
-
-    # oneDNN's note that it hands projected LSTMs to the default kernel; no news to the user.
-    warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
-    if args.regenerate:
-        for path in regenerate():
-            print(f"rnnspec: wrote {path}")
-        return 0
-    problems = compare()
-    for problem in problems:
-        print(f"rnnspec: {problem}")
-    total = len(cases())
-    print(
-        f"rnnspec: {total - len(problems)} of {total} golden files agree with torch "
-        f"{torch.__version__}"
-    )
-    return 1 if problems else 0
-
-
-def register(sub: Any) -> None:
-    """Add `rnnspec golden` to the command line's subparsers."""
-    parser = sub.add_parser(
-        "golden",
-        help="compare specs/golden/*.json with this torch, or --regenerate them",
-        description="Without --regenerate, only compares; tests never write these files.",
-    )
-    parser.add_argument(
-        "--regenerate", action="store_true", help="rewrite specs/golden/*.json from this torch"
-    )
-    parser.set_defaults(func=cmd_golden)

@@ -1,7 +1,7 @@
 """The ledger of known upstream bugs that touch recurrent networks: one `KnownBug` each.
 
 A fact names one of these with `@pytest.mark.fact(source, bug=...)` and states the
-promised behaviour inside `with known_bug.expected(match=...):` (see rnnspec.plugin):
+promised behaviour inside `with known_bug.expected(match=...):` (see rnnspec.tool.plugin.recording):
 where the installed release is in `affects` the promise must break exactly as the bug
 says, and the day a release in that range keeps it the fact fails with "fixed in".
 

@@ -68,7 +68,7 @@ def describe() -> dict[str, Any]:
 
     cuda = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return {
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # a str subclass (TorchVersion) that JSON encoders refuse
         # The build itself: its commit, and the CUDA or ROCm it was built for (None for a CPU
         # build), so that a release candidate, a nightly or an in-house build is named exactly.
         "torch_build": {

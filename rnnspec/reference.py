@@ -34,21 +34,20 @@ training mode with dropout > 0.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-if TYPE_CHECKING:
-    from rnnspec.modules import Settings
+
+def directions_of(module: nn.RNNBase) -> int:
+    """D in the documentation: 2 for a bidirectional module, else 1."""
+    return 2 if module.bidirectional else 1
 
 
-def settings_of(module: nn.RNNBase) -> Settings:
-    """The module's settings, read through the table of recurrent modules (imported here, not at
-    the top: rnnspec.modules takes its reference steps from this module)."""
-    from rnnspec.modules import settings_of
-
-    return settings_of(module)
+def h_out_of(module: nn.RNNBase) -> int:
+    """H_out in the documentation: proj_size when the LSTM projects, else hidden_size."""
+    return getattr(module, "proj_size", 0) or module.hidden_size
 
 
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM; each (N, *)
@@ -157,7 +156,7 @@ def _run(
     elif module.batch_first:
         x = x.transpose(0, 1)  # (L, N, H_in)
     seq_len, batch, _ = x.shape
-    directions = settings_of(module).directions
+    directions = directions_of(module)
     if initial is None:
         initial = tuple(
             x.new_zeros(directions * module.num_layers, batch, size) for size in sizes
@@ -207,7 +206,7 @@ def reference_lstm(
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """(output, (h_n, c_n)) of `module` computed from the nn.LSTM equations, with projections."""
     _check(module, nn.LSTM)
-    sizes = (settings_of(module).h_out, module.hidden_size)
+    sizes = (h_out_of(module), module.hidden_size)
     output, (h_n, c_n) = _run(module, x, hx, sizes, lstm_step)
     return output, (h_n, c_n)
 

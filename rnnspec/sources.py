@@ -15,8 +15,9 @@ docs/facts.md to this registry.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from rnnspec.schema import GITHUB_THREAD, issue_number
 
 ISSUE = "issue"
 PULL_REQUEST = "pull request"
@@ -29,8 +30,6 @@ KINDS = (ISSUE, PULL_REQUEST, DOCUMENTATION, RELEASE_NOTE, SEED)
 TITLE_NOT_SEEN = "(title not seen)"
 # The title of a documentation page whose heading was not read.
 HEADING_NOT_READ = "(heading not read)"
-# A GitHub issue or pull request: owner, repository, "issues" or "pull", number.
-GITHUB_THREAD = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+)/(issues|pull)/(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Source:
     @property
     def reference(self) -> str:
         """owner/repo#N for a GitHub thread; the URL itself otherwise."""
-        return github_reference(self.url)
+        return issue_number(self.url)
 
 
 REGISTRY: dict[str, Source] = {}
@@ -69,12 +68,6 @@ def github_kind(url: str) -> str | None:
     if match is None:
         return None
     return PULL_REQUEST if match.group(3) == "pull" else ISSUE
-
-
-def github_reference(url: str) -> str:
-    """A GitHub issue or pull request URL as owner/repo#N; any other text as it is."""
-    match = GITHUB_THREAD.match(url.rstrip("/"))
-    return f"{match.group(1)}/{match.group(2)}#{match.group(4)}" if match else url
 
 
 def source(url: str) -> Source:
@@ -409,7 +402,7 @@ ISSUE_EXPORT_DYNAMIC_RNN = _cite(
     f"{_PYTORCH}/issues/126339", ISSUE, "RNN/GRU/LSTM fail to export()/dynamo_export"
 )
 
-# pytest-xdist, which runs the suite (rnnspec.guard, conftest.py, README.md). #1386's title is
+# pytest-xdist, which runs the suite (rnnspec.tool.plugin.guard, conftest.py, README.md). #1386's title is
 # the sweep's; #1327, #1328, #1371 and #1378 were read when this registry was written.
 _XDIST = "https://github.com/pytest-dev/pytest-xdist"
 ISSUE_XDIST_LOADGROUP_NODE_IDS = _cite(

@@ -4,7 +4,7 @@ independence, and the fixtures every fact may use (`device`, `profile`, `mnist_r
 
 The options (`--mnist-root DIR`, `--download-mnist`, `--profile`, `--report-dir DIR`),
 the `fact` mark, the citation check and the report live in the plugin,
-`rnnspec/plugin.py`; this module holds what every process of a run sets for itself. Both are
+`rnnspec.plugin` (its parts in rnnspec/tool/plugin/); this module holds what every process of a run sets for itself. Both are
 loaded by the checkout's conftest.py (the test command) and by `rnnspec check` (`-p`), so the
 facts run the same from a checkout and from an installed wheel.
 """
@@ -264,7 +264,7 @@ class UndeclaredBoundaryError(pytest.UsageError):
 def declared_boundaries(item: pytest.Item) -> tuple[str, ...]:
     """The release boundaries the item's fact mark declares (`since=`), oldest first; () for
     none."""
-    from rnnspec.plugin import boundaries
+    from rnnspec.schema import boundaries
 
     mark = item.get_closest_marker("fact")
     since = None if mark is None else mark.kwargs.get("since")

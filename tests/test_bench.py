@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from rnnspec import bench
-from rnnspec.cli import build_parser
+from rnnspec.tool import bench
+from rnnspec.tool.cli import build_parser
 
 
 def fake_bench(name: str, median: float, rounds: int = 1, **extra_info: object) -> dict:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnspec import check, cli, matrix
-from rnnspec.schema import specs_relative
+from rnnspec.schema import stable_id
+from rnnspec.tool import check, cli, matrix
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -147,7 +147,7 @@ def test_the_packaged_configuration_is_the_checkout_s_without_its_testpaths() ->
 @pytest.mark.slow
 def test_the_command_line_starts_without_torch() -> None:
     program = (
-        "import sys; from rnnspec.cli import build_parser; build_parser(); "
+        "import sys; from rnnspec.tool.cli import build_parser; build_parser(); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
     )
     out = subprocess.run(
@@ -275,6 +275,6 @@ def test_every_readme_command_runs_as_written(
         if team:
             topic = "tagger_facts/test_tagger.py"
         else:
-            topic = specs_relative(fast_specs().relative_to(REPO).as_posix())
+            topic = stable_id(fast_specs().relative_to(REPO).as_posix())
         assert payload["facts"]
         assert all(f["topic"] == topic for f in payload["facts"])

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from rnnspec import compare
-from rnnspec.compare import (
+from rnnspec.schema import Report
+from rnnspec.tool import compare, diff
+from rnnspec.tool.compare import (
     DOC,
     FIRST,
+    NO_REPORT,
     NONE,
-    NOT_RUN,
     REGRESSIONS,
     UNDOC,
     WARNINGS,
@@ -30,7 +31,7 @@ from rnnspec.compare import (
     topic_grid,
     write_comparison,
 )
-from rnnspec.diff import (
+from rnnspec.tool.diff import (
     DOCUMENTED,
     ENV_ERROR,
     ENVIRONMENT,
@@ -112,6 +113,11 @@ def report(torch: str, facts: list[dict[str, Any]], **top: Any) -> dict[str, Any
     }
 
 
+def typed(torch: str, facts: list[dict[str, Any]], **top: Any) -> Report:
+    """The same report, read as `rnnspec diff` reads it."""
+    return Report.from_data(report(torch, facts, **top))
+
+
 def write(folder: Path, payload: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.json"
@@ -131,14 +137,16 @@ def make_report(
 def run(*argv: str) -> int:
     """`rnnspec diff|compare ARGS` through the parsers `compare.register` adds."""
     parser = argparse.ArgumentParser(prog="rnnspec")
-    compare.register(parser.add_subparsers(dest="command", required=True))
+    sub = parser.add_subparsers(dest="command", required=True)
+    diff.register(sub)
+    compare.register(sub)
     args, extra = parser.parse_known_args(list(argv))
     return args.func(args, extra)
 
 
 def kinds(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
     """The classes of the differences between reports of 2.10.0 and 2.11.0 holding these."""
-    return [d.kind for d in differences(report("2.10.0", old), report("2.11.0", new))]
+    return [d.kind for d in differences(typed("2.10.0", old), typed("2.11.0", new))]
 
 
 def observed(name: str, value: Any, tolerance: float | None = None) -> dict[str, Any]:
@@ -314,7 +322,7 @@ def test_lines_name_the_fact_the_transition_the_source_and_the_explanation() -> 
         fact("t.py::test_boundary", since="2.11", **SIDE_FROM),
         fact("t.py::test_accuracy", **observed("accuracy", 95.0, 0.5)),
     ]
-    lines = {d.subject: d.line() for d in differences(report("2.10", old), report("2.11", new))}
+    lines = {d.subject: d.line() for d in differences(typed("2.10", old), typed("2.11", new))}
     assert lines == {
         "t.py::test_broke": f"t.py::test_broke: passed -> failed ({SOURCE}); "
         "observed: boom t.py::test_broke",
@@ -348,7 +356,7 @@ def test_warnings_are_listed_once_per_warning_with_deprecations_first() -> None:
         fact("t.py::test_a", warnings=[USER_WARNING, DEPRECATION]),
         fact("t.py::test_b", warnings=[DEPRECATION]),
     ]
-    found = differences(report("2.10", old), report("2.11", new))
+    found = differences(typed("2.10", old), typed("2.11", new))
     assert [(d.kind, d.subject, d.facts) for d in found] == [
         (WARNING_NEW, "FutureWarning: deprecated (torch.jit)", ("t.py::test_a", "t.py::test_b")),
         (WARNING_NEW, "UserWarning: non-contiguous (torch.nn)", ("t.py::test_a",)),
@@ -375,7 +383,7 @@ def test_a_warning_raised_once_per_process_is_not_new_when_another_fact_meets_it
     as gone and new between two runs that shared the facts differently."""
     old = [fact("t.py::test_a", warnings=[USER_WARNING]), fact("t.py::test_b")]
     new = [fact("t.py::test_a"), fact("t.py::test_b", warnings=[USER_WARNING])]
-    assert differences(report("2.10", old), report("2.11", new)) == []
+    assert differences(typed("2.10", old), typed("2.11", new)) == []
 
 
 def test_a_warning_is_the_same_whatever_the_environments_folder_or_the_cpp_source_line() -> None:
@@ -407,7 +415,7 @@ def test_a_warning_is_the_same_whatever_the_environments_folder_or_the_cpp_sourc
             ],
         )
     ]
-    assert differences(report("2.1.2", old), report("2.2.2", new)) == []
+    assert differences(typed("2.1.2", old), typed("2.2.2", new)) == []
 
 
 def test_environment_differences_are_kept_apart_from_behaviour(tmp_path: Path) -> None:
@@ -420,7 +428,7 @@ def test_environment_differences_are_kept_apart_from_behaviour(tmp_path: Path) -
         cpu_capability="AVX512",
         packages={"numpy": "1.26.4", "onnx": "1.17.0", "pytest": "9.1.1"},
     )
-    found = differences(old, new)
+    found = differences(Report.from_data(old), Report.from_data(new))
     assert [(d.kind, d.subject, d.before, d.after) for d in found] == [
         (ENVIRONMENT, "cpu_capability", "AVX2", "AVX512"),
         (ENVIRONMENT, "threads", "2", "16"),
@@ -439,11 +447,11 @@ def test_serial_and_parallel_reports_of_one_torch_diff_to_nothing(
     parallel = report(
         "2.15.0", [fact(f"{i}@char-rnn", warnings=[DEPRECATION]) for i in reversed(ids)]
     )
-    assert differences(serial, parallel) == []
+    assert differences(Report.from_data(serial), Report.from_data(parallel)) == []
     old, new = write(tmp_path / "serial", serial), write(tmp_path / "parallel", parallel)
     assert run("diff", str(old), str(new)) == 0
     assert capsys.readouterr().out.strip().endswith("(new): no change")
-    assert [f["id"] for f in load_report(new)["facts"]] == list(reversed(ids))
+    assert [f.id for f in load_report(new).facts] == list(reversed(ids))
 
 
 # --- rnnspec diff: output and exit status ---------------------------------------------------
@@ -607,7 +615,7 @@ def test_page_tables_show_releases_outcomes_and_known_bugs(tmp_path: Path) -> No
         "| release | status | passed | failed | crashed | timed out | skipped | error | not run "
         "| known bug |" in page
     )
-    assert "| 2.15.0 | incomplete: environment | 1 | 0 | 0 | 0 | 0 | 1 | 0 | 0 |" in page
+    assert "| 2.15.0 | incomplete (environment) | 1 | 0 | 0 | 0 | 0 | 1 | 0 | 0 |" in page
     bugs = page.split("## Known bugs by release")[1].split("\n## ")[0]
     assert (
         f"| [pytorch/pytorch#98499]({BUG['issue']}) | {BUG['summary']} | >=2.0 | holds | not here |"
@@ -637,17 +645,17 @@ def test_topic_cells_take_the_worst_difference_against_the_previous_release() ->
         ]
 
     releases = [
-        Release("2.5.1", "passed", report("2.5.1", facts("before 2.6", "passed", "a", False))),
+        Release("2.5.1", "passed", typed("2.5.1", facts("before 2.6", "passed", "a", False))),
         Release("2.6.0", "not installed", error="no wheel"),
-        Release("2.7.0", "failed", report("2.7.0", facts("from 2.6", "failed", "b", True))),
+        Release("2.7.0", "failed", typed("2.7.0", facts("from 2.6", "failed", "b", True))),
     ]
     topics, levels, counts = topic_grid(releases)
     assert topics == ["specs/a.py", "specs/b.py", "specs/c.py", "specs/d.py"]
     assert levels == [
-        [FIRST, NOT_RUN, REGRESSIONS],
-        [FIRST, NOT_RUN, UNDOC],
-        [FIRST, NOT_RUN, WARNINGS],
-        [FIRST, NOT_RUN, NONE],
+        [FIRST, NO_REPORT, REGRESSIONS],
+        [FIRST, NO_REPORT, UNDOC],
+        [FIRST, NO_REPORT, WARNINGS],
+        [FIRST, NO_REPORT, NONE],
     ]
     assert [row[2] for row in counts] == [2, 2, 1, 0]
     assert DOC < UNDOC
@@ -659,7 +667,7 @@ def test_picture_fits_a_screen_whatever_the_number_of_facts(tmp_path: Path) -> N
         fact(f"specs/pytorch/test_topic_{t:02}.py::test_{i}") for t in range(40) for i in range(20)
     ]
     releases = [
-        Release(f"2.{minor}.0", "passed", report(f"2.{minor}.0", facts)) for minor in range(16)
+        Release(f"2.{minor}.0", "passed", typed(f"2.{minor}.0", facts)) for minor in range(16)
     ]
     page = write_comparison(releases, tmp_path)
     width, height = Image.open(tmp_path / "comparison.png").size

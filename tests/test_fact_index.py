@@ -1,4 +1,4 @@
-"""The fact index, docs/facts.md (rnnspec.index): current, and true to the seed documents."""
+"""The fact index, docs/facts.md (rnnspec.tool.index): current, and true to the seed documents."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from rnnspec import index
 from rnnspec.sources import DOCS_LSTM, ISSUE_RNN_BOOL_SIZES, SEED_000, SEED_003
+from rnnspec.tool import index
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"  # where the README says the seed documents are
 
 PROBE = """
 import json
-from rnnspec import index
+from rnnspec.tool import index
 collected = index.collect()
 print(json.dumps({
     "current": index.PAGE.read_text() == index.render(collected) if index.PAGE.exists() else False,

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from rnnspec import compare, jobs, matrix
-from rnnspec.compare import NOT_RUN as PICTURE_NOT_RUN
-from rnnspec.compare import releases_from_reports, render_comparison, topic_grid
-from rnnspec.jobs import JOB_FILE, Job, JobResult
-from rnnspec.matrix import ALL_RELEASES, DEFAULT_RELEASES, REPO, CommandResult, plan_jobs
+from rnnspec.schema import NOT_RUN, PASSED, READABLE_SCHEMAS, SCHEMA, STATUS_ENVIRONMENT
+from rnnspec.tool import compare, jobs, matrix
+from rnnspec.tool.compare import NO_REPORT, releases_from_reports, render_comparison, topic_grid
+from rnnspec.tool.jobs import JOB_FILE, Job, JobResult
+from rnnspec.tool.matrix import ALL_RELEASES, DEFAULT_RELEASES, REPO, CommandResult, plan_jobs
 from tests.test_matrix import FakeUv, make_report
 
 A, B = "specs/pytorch/test_a.py::test_a", "specs/pytorch/test_a.py::test_b"
@@ -237,7 +237,7 @@ def test_a_cpu_job_hides_cuda_and_a_cuda_job_must_see_it(tmp_path: Path) -> None
     assert "CUDA_VISIBLE_DEVICES" not in cuda_env or cuda_env["CUDA_VISIBLE_DEVICES"] != ""
     result = JobResult.read(tmp_path / "torch-2.6.0-cuda")
     assert result is not None
-    assert result.status == matrix.INCOMPLETE
+    assert result.status == STATUS_ENVIRONMENT
     assert "no CUDA device" in (result.error or "")
 
 
@@ -297,7 +297,7 @@ def test_a_missing_and_a_crashed_job_show_their_statuses(
     assert "### 2.5.1 → 2.8.0" in page
     assert "Between them, without facts to compare: 2.6.0 (crashed), 2.7.1 (not run)." in page
     _, levels, _ = topic_grid(releases_from_reports([tree], plan=jobs.read_plan(plan_file)))
-    assert [row[1:3] for row in levels] == [[PICTURE_NOT_RUN, PICTURE_NOT_RUN]]
+    assert [row[1:3] for row in levels] == [[NO_REPORT, NO_REPORT]]
 
 
 def test_a_job_stopped_before_it_finished_is_crashed(tmp_path: Path) -> None:
@@ -314,7 +314,8 @@ def test_timed_out_jobs_keep_the_facts_their_report_names(tmp_path: Path) -> Non
     run_job("torch-2.6.0", tmp_path, fake)
     (release,) = releases_from_reports([tmp_path])
     assert release.status == "timed out"
-    assert [f["outcome"] for f in (release.report or {})["facts"]] == ["passed", "not run"]
+    assert release.report is not None
+    assert [f.outcome for f in release.report.facts] == [PASSED, NOT_RUN]
 
 
 def test_one_machine_and_many_runners_make_the_same_page(tmp_path: Path) -> None:
@@ -409,9 +410,7 @@ def test_compare_refuses_what_it_cannot_read_in_one_line(
 
 def test_the_report_schema_rnnspec_writes_is_one_it_reads() -> None:
     """Red if report.json's schema moved on and compare would refuse this rnnspec's reports."""
-    from rnnspec import diff, report
-
-    assert max(diff.READABLE_SCHEMAS) == report.SCHEMA
+    assert max(READABLE_SCHEMAS) == SCHEMA
 
 
 @pytest.mark.parametrize(

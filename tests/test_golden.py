@@ -1,4 +1,5 @@
-"""The golden files and their machinery: specs/golden/ (cases, files) and rnnspec.golden (command).
+"""The golden files and their machinery: specs/golden/ (the files), rnnspec.golden (the cases and
+how to run them) and rnnspec.tool.golden (the command).
 
 The fact itself, that the installed torch reproduces the stored values, is
 specs/pytorch/test_equations.py::test_module_reproduces_the_golden_values;
@@ -13,23 +14,23 @@ import pytest
 import torch
 
 from rnnspec import golden
-from rnnspec.specs.golden import cases
+from rnnspec.tool import golden as command
 
 
 def test_every_golden_file_belongs_to_a_case():
     """specs/golden holds exactly one JSON file per golden case, each naming its case and stating
     its tolerance and the release that produced it."""
-    files = sorted(path.name for path in cases.GOLDEN_DIR.glob("*.json"))
-    assert files == sorted(f"{case.name}.json" for case in cases.CASES)
-    for case in cases.CASES:
+    files = sorted(path.name for path in golden.GOLDEN_DIR.glob("*.json"))
+    assert files == sorted(f"{case.name}.json" for case in golden.CASES)
+    for case in golden.CASES:
         data = golden.load(case)
         assert data["name"] == case.name
-        assert data["tolerance"]["atol"] == cases.TOLERANCE["atol"]
-        assert data["tolerance"]["rtol"] == cases.TOLERANCE["rtol"]
+        assert data["tolerance"]["atol"] == golden.TOLERANCE["atol"]
+        assert data["tolerance"]["rtol"] == golden.TOLERANCE["rtol"]
         assert data["produced_by"]["torch"]
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in cases.CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in golden.CASES])
 def test_golden_values_follow_the_documented_equations(case):
     """The stored golden values equal the documented recurrence (rnnspec.reference, one step at a
     time in float64 on a float64 copy of the same weights and input) within atol=1e-5, rtol=1e-4.
@@ -47,11 +48,11 @@ def test_golden_values_follow_the_documented_equations(case):
 def test_closed_form_weights_do_not_touch_the_random_generator():
     """Building a golden module sets every parameter from the formula: two builds are identical
     whatever the seed, and no parameter keeps its random default."""
-    case = next(c for c in cases.CASES if c.module == "LSTM" and c.options.get("proj_size"))
+    case = next(c for c in golden.CASES if c.module == "LSTM" and c.options.get("proj_size"))
     torch.manual_seed(1)
-    first = cases.build(case)
+    first = golden.build(case)
     torch.manual_seed(2)
-    second = cases.build(case)
+    second = golden.build(case)
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=f"{name} depends on the seed")
 
@@ -59,7 +60,7 @@ def test_closed_form_weights_do_not_touch_the_random_generator():
 def test_a_stored_file_missing_a_tensor_is_a_mismatch_not_a_crash():
     """A file without c_n (or with an extra tensor) fails the comparison with an AssertionError
     naming both key sets, which `rnnspec golden` reports as a problem of that case."""
-    case = next(c for c in cases.CASES if c.module == "LSTM")
+    case = next(c for c in golden.CASES if c.module == "LSTM")
     results = golden.run_module(case)
     stored = {key: tensor for key, tensor in results.items() if key != "c_n"}
     with pytest.raises(AssertionError, match=r"hold \['c_n', 'h_n', 'output'\], the reference"):
@@ -73,10 +74,10 @@ def test_the_golden_command_agrees_and_registers_without_torch():
     import subprocess
     import sys
 
-    assert golden.compare() == []
+    assert command.compare() == []
     parser = argparse.ArgumentParser()
-    golden.register(parser.add_subparsers())
+    command.register(parser.add_subparsers())
     assert parser.parse_args(["golden", "--regenerate"]).regenerate
-    probe = "import sys, rnnspec.golden; print('torch' in sys.modules)"
+    probe = "import sys, rnnspec.tool.golden; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,5 +1,5 @@
 """The run guard: a fact that crashes, hangs or is interrupted costs that fact, never the run
-or its report (rnnspec.guard).
+or its report (rnnspec.tool.plugin.guard).
 
 Each case writes spec files that do to their process what a broken release could (a
 segfault, an abort, `os._exit`, a hang in Python and one outside it, a SIGTERM halfway,
@@ -214,12 +214,17 @@ def line_of(source: str, text: str) -> int:
 
 
 def regressions(diff_output: str) -> list[str]:
-    """The fact ids `rnnspec diff` lists as regressions ("id: passed -> ...")."""
-    return sorted(
-        line.strip().split(": passed ->")[0]
-        for line in diff_output.splitlines()
-        if ": passed ->" in line
-    )
+    """The fact ids `rnnspec diff` lists as regressions ("id: passed -> ..."), a family's few
+    cases ("family[a, b]: passed -> ...") unfolded."""
+    found = []
+    for line in diff_output.splitlines():
+        if ": passed ->" not in line:
+            continue
+        subject = line.strip().split(": passed ->")[0]
+        family, _, cases = subject.partition("[")
+        names = cases.removesuffix("]").split(", ") if cases else []
+        found += [f"{family}[{case}]" for case in names] if names else [subject]
+    return sorted(found)
 
 
 def outcomes(payload: dict) -> dict[str, tuple[str, str]]:

@@ -23,26 +23,26 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from rnnspec import bench, compare, matrix
-from rnnspec.matrix import (
+from rnnspec.schema import STATUS_CRASHED as CRASHED
+from rnnspec.schema import STATUS_ENVIRONMENT as INCOMPLETE
+from rnnspec.schema import STATUS_FAILED as FAILED
+from rnnspec.schema import STATUS_NO_FACTS as NO_FACTS
+from rnnspec.schema import STATUS_NOT_INSTALLED as NOT_INSTALLED
+from rnnspec.schema import STATUS_PASSED as PASSED
+from rnnspec.schema import STATUS_TIMED_OUT as TIMED_OUT
+from rnnspec.schema import Report, release_status
+from rnnspec.tool import bench, compare, matrix
+from rnnspec.tool.matrix import (
     ALL_RELEASES,
-    CRASHED,
     DEFAULT_RELEASES,
-    FAILED,
-    INCOMPLETE,
-    NO_FACTS,
-    NOT_INSTALLED,
     ONNX_PACKAGES,
-    PASSED,
     REPO,
-    TIMED_OUT,
     VERSIONS,
     CommandResult,
     MatrixConfig,
     requirements,
     run_command,
     run_matrix,
-    status_of,
 )
 
 FORWARD = "test_forward[cpu-lstm-2x128-seed004]"
@@ -277,7 +277,7 @@ def test_status_of_a_suite_with_facts(code: int, verdict: str | None, status: st
     report: dict[str, object] = {"facts": [{"id": "specs/t.py::test_a", "outcome": "passed"}]}
     if verdict is not None:
         report["verdict"] = verdict
-    assert status_of(code, report) == status
+    assert release_status(code, Report.from_data(report)) == status
 
 
 @pytest.mark.parametrize(
@@ -285,7 +285,7 @@ def test_status_of_a_suite_with_facts(code: int, verdict: str | None, status: st
 )
 def test_status_of_a_suite_without_facts(code: int, status: str) -> None:
     """Under xdist a collection error exits 1, like a failure; with no fact it checked nothing."""
-    assert status_of(code, {"verdict": "not run", "facts": []}) == status
+    assert release_status(code, Report.from_data({"verdict": "not run", "facts": []})) == status
 
 
 def test_the_matrix_runs_each_release_and_merges_the_reports(tmp_path: Path) -> None:
@@ -676,7 +676,7 @@ def test_torch_takes_wheels_urls_and_requirements_under_their_own_release(tmp_pa
     """`--torch` names PyPI releases, or builds from elsewhere under a release of their own.
     Red if a local wheel of 2.15.0 shared the folder of PyPI's 2.15.0, if a build's
     requirement were not what uv installs, or if a value that names no build passed."""
-    from rnnspec.matrix import TorchBuild, parse_builds, plan_jobs
+    from rnnspec.tool.matrix import TorchBuild, parse_builds, plan_jobs
 
     wheel = tmp_path / "torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl"
     wheel.write_bytes(b"")

@@ -454,7 +454,7 @@ def test_offline_download_is_an_error_of_the_environment_not_a_failed_fact(
     args = ["-p", "no:cacheprovider", f"--mnist-root={empty}", "--download-mnist"]
     result = spec_suite.runpytest(*args, f"--report-dir={report}")
     assert no_network  # the download was really attempted
-    assert result.ret == 6  # rnnspec.plugin.ENVIRONMENT_INCOMPLETE
+    assert result.ret == 6  # rnnspec.schema.EXIT_ENVIRONMENT
     payload = json.loads((report / "report.json").read_text())
     assert payload["verdict"] == "incomplete: environment"
     assert payload["summary"]["failed"] == 0

@@ -9,9 +9,9 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from rnnspec import repeat as repeat_module
-from rnnspec.cli import main
-from rnnspec.repeat import find_flakes, pytest_command, read_outcomes, repeat
+from rnnspec.tool import repeat as repeat_module
+from rnnspec.tool.cli import main
+from rnnspec.tool.repeat import find_flakes, pytest_command, read_outcomes, repeat
 
 pytest_plugins = ["pytester"]
 

@@ -22,8 +22,9 @@ import pytest
 # second import of triton's compiled extension in one process aborts it.
 import torchvision  # noqa: F401
 
-from rnnspec.plugin import ENVIRONMENT_INCOMPLETE, module_of
 from rnnspec.releases import torch_release
+from rnnspec.schema import EXIT_ENVIRONMENT as ENVIRONMENT_INCOMPLETE
+from rnnspec.tool.plugin.captured_warnings import module_of
 
 pytest_plugins = ["pytester"]
 
@@ -631,7 +632,7 @@ def test_fact_ids_do_not_depend_on_workers_profile_or_folder(pytester: pytest.Py
     ]
     assert all(found == ids["serial"] for found in ids.values()), ids
     # The same torch, serially and with two workers: `rnnspec diff` sees nothing at all.
-    from rnnspec import cli
+    from rnnspec.tool import cli
 
     serial, parallel = (pytester.path / f"report-{n}" / "report.json" for n in ("serial", "xdist"))
     assert cli.main(["diff", str(serial), str(parallel)]) == 0

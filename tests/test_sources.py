@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rnnspec.ledger import LEDGER
+from rnnspec.schema import issue_number
 from rnnspec.sources import (
     DOCUMENTATION,
     GITHUB_THREAD,
@@ -24,7 +25,6 @@ from rnnspec.sources import (
     REGISTRY,
     SEED,
     github_kind,
-    github_reference,
     source,
 )
 
@@ -115,7 +115,7 @@ def test_no_fix_is_claimed_for_a_known_bug_no_thread_says_was_fixed() -> None:
     for bug in LEDGER:
         if bug.fixed_by is not None:
             continue
-        repository, number = github_reference(bug.issue).split("#")
+        repository, number = issue_number(bug.issue).split("#")
         claim = re.compile(rf"\bfix(?:es|ed)\s+(?:by\s+)?(?:{re.escape(repository)})?#{number}\b")
         for path in CITING:
             if path.name == "sources.py":

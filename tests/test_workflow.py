@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from rnnspec import cli, matrix
+from rnnspec.tool import cli, matrix
 
 yaml = pytest.importorskip("yaml", reason="pyyaml is in the dev group (uv sync)")
 

@@ -31,9 +31,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnspec import golden
+from rnnspec.golden import CASES
 from rnnspec.modules import LAYERS, grid_params, params
 from rnnspec.reference import reference
-from rnnspec.specs.golden.cases import CASES
 from rnnspec.testing import assert_results_close, settings_strategy, to_device
 
 # CPU LSTMs with projections bypass oneDNN and say so once per process.

@@ -6,12 +6,12 @@
     rnnspec matrix --job JOB --out DIR [--mnist-root DIR] [-- PYTEST ARGS]
 
 The releases and devices chosen make a plan: one job per release and device
-(rnnspec.jobs.Job: its name, release, device, Python and the requirements uv installs).
+(rnnspec.tool.jobs.Job: its name, release, device, Python and the requirements uv installs).
 Run here, the jobs run one after another into OUT/<name>/ and the page follows. `--plan`
 prints the jobs as JSON instead, for a CI system's job matrix, one runner per job; there
 `--job` runs one of them (its record as printed, or its name) into OUT/<name>/, a folder
 named the same on every runner, and `rnnspec compare` gathers the folders into the same
-page (rnnspec.compare). Every job's folder holds job.json: "started" while it runs, then
+page (rnnspec.tool.compare). Every job's folder holds job.json: "started" while it runs, then
 the release's status. A "cpu" job hides CUDA from the suite; a "cuda" job that sees no
 CUDA device is not a pass.
 
@@ -47,13 +47,13 @@ Then `--bench-rounds N` rounds time the seed models' forward and forward+backwar
 installed, round-robin: release after release in each round, so that the drift of
 a shared machine falls on all of them alike. Each release's entries get the median
 over the rounds and a noise band, the relative spread of its per-round medians
-(rnnspec.bench.summarise_rounds); the comparison page shows only the changes
+(rnnspec.tool.bench.summarise_rounds); the comparison page shows only the changes
 outside it. The timings run on one intra-op thread (`--bench-threads`): on a shared
 machine, threads that wait for a busy core swing tenfold. `--bench-only` skips the
 suites and writes OUT/benchmarks.md.
 
 OUT/matrix.json records what ran, with the statuses and times; OUT/comparison.md and
-OUT/comparison.png compare the reports (rnnspec.compare). The command exits 0 when
+OUT/comparison.png compare the reports (rnnspec.tool.compare). The command exits 0 when
 every release passed (with --bench-only: was timed), 1 otherwise; `--job` likewise for
 its one release. `--job` runs no benchmark rounds: timings from different runners do not
 compare.
@@ -80,7 +80,18 @@ from typing import Any, Protocol
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from rnnspec.jobs import (
+from rnnspec.schema import (
+    REPORT_FILE,
+    STATUS_CRASHED,
+    STATUS_ENVIRONMENT,
+    STATUS_NOT_INSTALLED,
+    STATUS_PASSED,
+    STATUS_TIMED_OUT,
+    Report,
+    ReportError,
+    release_status,
+)
+from rnnspec.tool.jobs import (
     CPU,
     CUDA,
     DEVICES,
@@ -92,22 +103,6 @@ from rnnspec.jobs import (
     plan_json,
     rnnspec_version,
     suite_fingerprint,
-)
-from rnnspec.schema import (
-    EXIT_OF_VERDICT,
-    STATUS_CRASHED,
-    STATUS_ENVIRONMENT,
-    STATUS_FAILED,
-    STATUS_INTERRUPTED,
-    STATUS_NO_FACTS,
-    STATUS_NOT_INSTALLED,
-    STATUS_PASSED,
-    STATUS_TIMED_OUT,
-    VERDICT_ENVIRONMENT,
-    VERDICT_FAILED,
-    VERDICT_INTERRUPTED,
-    VERDICT_NOT_RUN,
-    VERDICT_PASSED,
 )
 
 # Each known boundary lies between two adjacent releases: 2.3 (the input_size check,
@@ -141,7 +136,7 @@ REPORTED = ("torch", "torchvision", "numpy", *ONNX_PACKAGES, "pytest")
 
 DEFAULT_OUT = Path("reports/matrix")
 PYTHON = "3.11"
-REPO = Path(__file__).resolve().parents[1]  # the checkout this rnnspec was loaded from
+REPO = Path(__file__).resolve().parents[2]  # the checkout this rnnspec was loaded from
 INSTALL_TIMEOUT_S = 1800.0
 SUITE_TIMEOUT_S = 1800.0
 BENCH_TIMEOUT_S = 600.0
@@ -151,23 +146,8 @@ BENCH_ROUNDS = 3  # the fewest that give a median and a spread
 BENCH_THREADS = 1
 ERROR_CHARS = 4000  # how much of a failing command's output matrix.json keeps
 
-PASSED, FAILED, INCOMPLETE = STATUS_PASSED, STATUS_FAILED, STATUS_ENVIRONMENT
-INTERRUPTED = STATUS_INTERRUPTED
-NO_FACTS, NOT_INSTALLED, TIMED_OUT, CRASHED = (
-    STATUS_NO_FACTS,
-    STATUS_NOT_INSTALLED,
-    STATUS_TIMED_OUT,
-    STATUS_CRASHED,
-)
 # Named sets `--torch` accepts besides versions (a CI input can say "all").
 RELEASE_SETS = {"all": ALL_RELEASES, "default": DEFAULT_RELEASES}
-VERDICTS = {  # report.json's verdict -> the release's status
-    VERDICT_PASSED: PASSED,
-    VERDICT_FAILED: FAILED,
-    VERDICT_ENVIRONMENT: INCOMPLETE,
-    VERDICT_INTERRUPTED: INTERRUPTED,
-    VERDICT_NOT_RUN: NO_FACTS,
-}
 # A command past its time limit gets SIGTERM (rnnspec check then writes its report, the facts
 # it did not reach "not run"), and SIGKILL this many seconds later if it is still there.
 TERMINATE_GRACE_S = 60
@@ -417,7 +397,7 @@ class ReleaseRun:
 
     torch: str
     status: str = "pending"
-    name: str = ""  # the job's name, its folder's name (rnnspec.jobs.job_name)
+    name: str = ""  # the job's name, its folder's name (rnnspec.tool.jobs.job_name)
     device: str = CPU
     python: str = PYTHON
     requirements: list[str] = field(default_factory=list)
@@ -430,7 +410,7 @@ class ReleaseRun:
     report: str | None = None
     benchmarks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
-    suite: str | None = None  # the suite's fingerprint when it started (rnnspec.jobs)
+    suite: str | None = None  # the suite's fingerprint when it started (rnnspec.tool.jobs)
 
     def note(self, message: str) -> None:
         self.error = "\n".join(part for part in (self.error, message) if part)
@@ -453,7 +433,7 @@ class MatrixConfig:
     bench_threads: int = BENCH_THREADS  # 0: torch's default
     bench_only: bool = False
     clean_cache: bool = False  # empty uv's cache after each release (disk for --all)
-    devices: tuple[str, ...] = (CPU,)  # each release once per device (rnnspec.jobs.DEVICES)
+    devices: tuple[str, ...] = (CPU,)  # each release once per device (rnnspec.tool.jobs.DEVICES)
     # The torch requirement of each release that is not a PyPI one (a wheel, a URL: TorchBuild)
     builds: dict[str, str] = field(default_factory=dict)
     # uv's own options for every environment: --index-url, --extra-index-url, --find-links,
@@ -497,7 +477,7 @@ def prepare(run: ReleaseRun, job: Job, config: MatrixConfig, runner: Runner) -> 
         if installed is not None:
             run.installed = installed
             break
-        why = "timed out" if result.timed_out else f"exit {result.returncode}"
+        why = STATUS_TIMED_OUT if result.timed_out else f"exit {result.returncode}"
         run.note(f"uv run ... {why}:\n{result.output[-ERROR_CHARS:].strip()}")
         if result.timed_out:
             return False
@@ -522,18 +502,6 @@ def _last_json_line(output: str) -> dict[str, Any] | None:
     return None
 
 
-def status_of(code: int | None, report: dict[str, Any]) -> str:
-    """The release's status from `rnnspec check`'s exit status and its report's verdict."""
-    if code not in EXIT_OF_VERDICT.values():  # internal or usage error, a signal, no start
-        return f"{CRASHED} (exit {code})"
-    if not report.get("facts"):
-        return NO_FACTS if code == 5 else f"{CRASHED} (no facts collected)"
-    if "verdict" not in report:  # a schema-1 report
-        return {0: PASSED, 1: FAILED}.get(code, NO_FACTS)
-    status = VERDICTS.get(report["verdict"], f"{CRASHED} (verdict {report['verdict']!r})")
-    return FAILED if status == PASSED and code != 0 else status
-
-
 def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
     """Run `rnnspec check` in the release's environment and classify the result."""
     folder = Path(run.report_dir)
@@ -554,28 +522,28 @@ def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
         env=child_environment(config.repo, run.device),
     )
     run.suite_seconds, run.exit_code = round(result.seconds, 1), result.returncode
-    report = folder / "report.json"
+    report = folder / REPORT_FILE
     if result.timed_out:
-        run.status = TIMED_OUT
+        run.status = STATUS_TIMED_OUT
         run.note(f"stopped after {config.timeout:.0f} s")
         if report.is_file():  # the facts that completed, the rest "not run"
             run.report = str(report)
         return
     try:
-        payload = json.loads(report.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        run.status = CRASHED
-        run.note(f"no readable report.json ({error}), exit {result.returncode}:\n")
+        payload = Report.read(report)
+    except ReportError as error:
+        run.status = STATUS_CRASHED
+        run.note(f"no readable {REPORT_FILE} ({error}), exit {result.returncode}:\n")
         run.note(result.output[-ERROR_CHARS:].strip())
         return
     run.report = str(report)
-    run.status = status_of(result.returncode, payload)
-    if run.status.startswith(CRASHED):
+    run.status = release_status(result.returncode, payload)
+    if run.status.startswith(STATUS_CRASHED):
         run.note(result.output[-ERROR_CHARS:].strip())
-    if run.device == CUDA and not payload.get("cuda"):  # its CUDA facts skipped: not a pass
+    if run.device == CUDA and not payload.cuda:  # its CUDA facts skipped: not a pass
         run.note("a CUDA job, but torch saw no CUDA device: the CUDA facts were skipped")
-        if run.status == PASSED:
-            run.status = INCOMPLETE
+        if run.status == STATUS_PASSED:
+            run.status = STATUS_ENVIRONMENT
     _say(run.name, f"{run.status} in {run.suite_seconds} s")
 
 
@@ -585,7 +553,7 @@ def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
 
 def bench_command(run: ReleaseRun, config: MatrixConfig, out_json: Path) -> list[str]:
     """pytest-benchmark over the seed models' forward and forward+backward on CPU."""
-    from rnnspec.bench import benchmark_options
+    from rnnspec.tool.bench import benchmark_options
 
     argv = uv_run(run.requirements, python=run.python, offline=True, options=config.uv_options)
     argv += ["python", "-m"]
@@ -595,7 +563,7 @@ def bench_command(run: ReleaseRun, config: MatrixConfig, out_json: Path) -> list
 
 def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: Runner) -> None:
     """`config.bench_rounds` rounds, each timing every release once, in release order."""
-    from rnnspec.bench import benchmark_medians, summarise_rounds
+    from rnnspec.tool.bench import benchmark_medians, merge_into_report, summarise_rounds
 
     rounds: dict[str, list[list[dict[str, Any]]]] = {run.name: [] for run in runs}
     env = child_environment(config.repo, CPU)  # the timings are of the CPU
@@ -617,16 +585,14 @@ def run_bench_rounds(runs: Sequence[ReleaseRun], config: MatrixConfig, runner: R
             if result.ok and out_json.is_file():
                 rounds[run.name].append(benchmark_medians(out_json))
             else:
-                why = "timed out" if result.timed_out else f"exit {result.returncode}"
+                why = STATUS_TIMED_OUT if result.timed_out else f"exit {result.returncode}"
                 run.note(f"benchmark round {number} failed ({why}); see {folder / 'bench.log'}")
     for run in runs:
         run.benchmarks = summarise_rounds(rounds[run.name])
         for entry in run.benchmarks:
             entry["threads"] = config.bench_threads or None
         if run.report is not None and run.benchmarks:
-            payload = json.loads(Path(run.report).read_text())
-            payload["benchmarks"] = run.benchmarks
-            Path(run.report).write_text(json.dumps(payload, indent=1) + "\n")
+            merge_into_report(run.report, run.benchmarks)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -679,14 +645,14 @@ def run_release(job: Job, config: MatrixConfig, runner: Runner) -> ReleaseRun:
     JobResult(job=job, suite=run.suite, rnnspec=rnnspec_version(config.repo)).write(folder)
     try:
         if not prepare(run, job, config, runner):
-            run.status = NOT_INSTALLED
+            run.status = STATUS_NOT_INSTALLED
             _say(run.name, f"not installed ({run.env_seconds} s)")
         elif config.bench_only:
             run.status = "installed"
         else:
             run_suite(run, config, runner)
     except Exception as error:  # one broken release must not lose the others' results
-        run.status, run.error = CRASHED, f"rnnspec matrix: {error!r}"
+        run.status, run.error = STATUS_CRASHED, f"rnnspec matrix: {error!r}"
     if config.clean_cache:
         clean_cache(run, config, runner)
     finish_job(job, run)
@@ -724,7 +690,7 @@ def run_matrix(config: MatrixConfig, runner: Runner = run_command) -> list[Relea
     for job in jobs:
         runs.append(run_release(job, config, runner))
         write_matrix(config, runs, started)  # progress survives an interrupt
-    installed = [r for r in runs if r.installed and r.status != NOT_INSTALLED]
+    installed = [r for r in runs if r.installed and r.status != STATUS_NOT_INSTALLED]
     if config.bench_rounds > 0 and installed:
         run_bench_rounds(installed, config, runner)
         for job, run in zip(jobs, runs, strict=True):  # the rounds' notes, into job.json too
@@ -755,7 +721,7 @@ def clean_cache(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
 
 def write_bench_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
     """OUT/benchmarks.md: the medians per release and the changes outside the noise band."""
-    from rnnspec.bench import cross_release_lines
+    from rnnspec.tool.bench import cross_release_lines
 
     timed = [(r.torch, r.benchmarks) for r in runs if r.benchmarks]
     page = out / "benchmarks.md"
@@ -768,7 +734,7 @@ def write_bench_page(runs: Sequence[ReleaseRun], out: Path) -> Path:
 def write_comparison_page(jobs: Sequence[Job], out: Path) -> Path:
     """The comparison page of the jobs' folders, read as `rnnspec compare` reads gathered
     ones: a page from one machine and one gathered from many runners are the same page."""
-    from rnnspec.compare import releases_from_reports, write_comparison
+    from rnnspec.tool.compare import releases_from_reports, write_comparison
 
     folders = [(out / job.name).resolve() for job in jobs]
     return write_comparison(releases_from_reports(folders, plan=jobs), out)
@@ -857,7 +823,7 @@ def cmd_matrix(args: argparse.Namespace, extra: Sequence[str], runner: Runner = 
         print(f"  {r.name:<{width}}  {r.status:<24} {times}")
     if config.bench_only:
         return 0 if all(r.benchmarks for r in runs) else 1
-    return 0 if all(r.status == PASSED for r in runs) else 1
+    return 0 if all(r.status == STATUS_PASSED for r in runs) else 1
 
 
 def cmd_job(args: argparse.Namespace, pytest_args: list[str], runner: Runner) -> int:
@@ -880,7 +846,7 @@ def cmd_job(args: argparse.Namespace, pytest_args: list[str], runner: Runner) ->
         f"rnnspec matrix: {job.name}: {run.status} (env {run.env_seconds} s, suite "
         f"{run.suite_seconds} s); {Path(run.report_dir) / 'job.json'}"
     )
-    return 0 if run.status == PASSED else 1
+    return 0 if run.status == STATUS_PASSED else 1
 
 
 def _config(

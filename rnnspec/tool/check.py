@@ -21,7 +21,7 @@ the report is, and exits with pytest's status (6: no fact failed, but some could
 run because of the environment; 7: no fact failed, but the run was interrupted; see
 rnnspec.schema).
 
-The facts run in xdist worker processes, one when no `-n` is given (rnnspec.guard): a
+The facts run in xdist worker processes, one when no `-n` is given (rnnspec.tool.plugin.guard): a
 fact that crashes or hangs costs that fact. SIGTERM and Ctrl-C reach pytest, which ends
 the run, writes the report with the facts that completed (the others "not run") and
 exits 7; this command waits for it.
@@ -44,7 +44,7 @@ from typing import Any
 
 from rnnspec.releases import installed
 
-PACKAGE = Path(__file__).resolve().parent  # rnnspec/, in a checkout or in site-packages
+PACKAGE = Path(__file__).resolve().parents[1]  # rnnspec/, in a checkout or in site-packages
 SPECS = PACKAGE / "specs"  # rnnspec's facts
 CONFIGURATION = PACKAGE / "facts.ini"
 PLUGINS = ("rnnspec.plugin", "rnnspec.suite")

@@ -24,13 +24,14 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS = (
-    "rnnspec.check",
-    "rnnspec.bench",
-    "rnnspec.golden",
-    "rnnspec.index",
-    "rnnspec.matrix",
-    "rnnspec.compare",
-    "rnnspec.repeat",
+    "rnnspec.tool.check",
+    "rnnspec.tool.bench",
+    "rnnspec.tool.golden",
+    "rnnspec.tool.index",
+    "rnnspec.tool.matrix",
+    "rnnspec.tool.diff",
+    "rnnspec.tool.compare",
+    "rnnspec.tool.repeat",
 )
 
 

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnspec.markdown import table
+from rnnspec.tool.markdown import table
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = REPO_ROOT / "benchmarks"
 RESULTS_DIR = BENCH_DIR / "results"
 LATEST_JSON = RESULTS_DIR / "latest.json"
@@ -270,11 +270,13 @@ def cross_release_lines(timed: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -
 
 
 def merge_into_report(report_json: str | Path, medians: list[dict[str, Any]]) -> None:
-    """Set the "benchmarks" key of an existing report.json to `medians`."""
+    """Set the benchmarks of an existing report.json to `medians`."""
+    from rnnspec.schema import Report
+
     path = Path(report_json)
-    payload = json.loads(path.read_text())
-    payload["benchmarks"] = medians
-    path.write_text(json.dumps(payload, indent=1) + "\n")
+    report = Report.read(path)
+    report.benchmarks = list(medians)
+    path.write_bytes(report.to_json())
 
 
 def _find(
@@ -454,7 +456,7 @@ def summary_markdown(data: dict[str, Any], source: str = "") -> str:
     lines += [
         "",
         "FLOPs count matrix products only: an LSTM layer does 2·N·L·4H·(I+H) per forward pass "
-        "(see `rnnspec.bench.recurrent_forward_flop`); forward+backward counts 3x forward.",
+        "(see `rnnspec.tool.bench.recurrent_forward_flop`); forward+backward counts 3x forward.",
         "",
     ]
     return "\n".join(lines)

@@ -190,7 +190,7 @@ class JobResult:
 
     def write(self, folder: Path) -> Path:
         """Write folder/job.json whole (a temporary file renamed)."""
-        from rnnspec.report import write_whole
+        from rnnspec.tool.report import write_whole
 
         folder.mkdir(parents=True, exist_ok=True)
         payload = {**asdict(self), "job": self.job.to_json()}

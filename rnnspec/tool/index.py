@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnspec.markdown import table
-from rnnspec.sources import REGISTRY, SEED, github_kind, github_reference
+from rnnspec.schema import family_of, issue_number
+from rnnspec.sources import REGISTRY, SEED, github_kind
+from rnnspec.tool.markdown import table
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "facts.md"
 REGENERATE = "uv run rnnspec index"
 
@@ -69,13 +70,13 @@ class _Collector:
             self.result.errors.append(f"{report.nodeid}: {report.longreprtext.splitlines()[-1:]}")
 
     def pytest_collection_finish(self, session: Any) -> None:
-        from rnnspec.plugin import fact_metadata
+        from rnnspec.tool.plugin.citation import fact_metadata
 
         for item in session.items:
             meta = fact_metadata(item)
             if meta is None:
                 continue
-            test = str(meta["id"]).split("[")[0]
+            test = family_of(str(meta["id"]))
             source = str(meta["source"])
             fact = self.result.facts.setdefault(
                 (source, test),
@@ -152,7 +153,7 @@ def _heading(source: str) -> str:
         return f"Seed {source}: {SEED_TITLES[source]}"
     kind = github_kind(source)
     if kind is not None:
-        repository, number = github_reference(source).split("#")
+        repository, number = issue_number(source).split("#")
         recorded = REGISTRY.get(source)
         title = f": {recorded.title}" if recorded else ""
         return f"{repository} {kind} #{number}{title} <{source}>"

@@ -1,27 +1,28 @@
 """What differs between two fact reports, sorted into classes a person can act on.
 
-A report is the `report.json` that `rnnspec check` writes (schema 2; schema-1 reports,
-which record no observations, warnings, bugs or errors, are read with those fields
-empty). Facts are matched by id; a trailing xdist "@group" suffix, which reports of
-serial and parallel runs once disagreed on, is removed when a report is read.
+    rnnspec diff OLD NEW [--fail-on-undocumented]   classified differences; exit 1 on a regression
 
-The classes, in the order they are listed:
+A report is the `report.json` that `rnnspec check` writes (or a folder holding it, or the
+archived `report.json.gz` of docs/matrix), read through `rnnspec.schema.Report.from_json`,
+which also reads the older layouts. Facts are matched by their stable id.
+
+The classes, in the order they are listed (what needs action first):
 
 - regression: a fact that passed (or was a known bug) now fails, crashes, times out or is
   absent (the line names the signal or the limit); also passed -> known_bug (PyTorch
   shipped a known bug; the issue is named; a crash the ledger predicts is such a bug);
+- undocumented change: a fact that passes (or is a known bug) on both sides observed
+  something else: a string, bool, int or list that differs, a float that moved further
+  than the tolerance recorded beside it (none recorded: any change);
 - fixed: failed, crashed, timed out or known_bug -> passed (a known bug's line says it no
   longer holds here: measured, not an upstream fix, whose thread may still be open); also
   known_bug -> failed where the failure is the ledger's "fixed in <release>" (narrow the
   bug's `affects`);
 - documented change: a `since=` fact whose `release_side` observation changed: the
   behaviour moved at a release boundary its source documents;
-- undocumented change: a fact that passes (or is a known bug) on both sides observed
-  something else: a string, bool, int or list that differs, a float that moved further
-  than the tolerance recorded beside it (none recorded: any change);
 - warnings new / warnings gone: by category, message and module, deprecations first;
-- environment error: a fact with outcome "error" or "not run" (the run was interrupted
-  before it) on either side; not compared, never a regression, listed with its fix;
+- environment error: a fact that the environment stopped, or that an interrupted run
+  never reached, on either side; not compared, never a regression, listed with its fix;
 - skip change: skipped on one side, run on the other;
 - new fact / removed fact: absent from the old report / absent from the new one (a
   removed fact that passed is a regression instead);
@@ -30,22 +31,28 @@ The classes, in the order they are listed:
 - environment: device, CPU, CPU capability, threads, Python, torchvision and the other
   packages; kept apart from behaviour.
 
-Observations and warnings are compared only where both fact rows record them (a
+Observations and warnings are compared only where both reports record them (a
 schema-1 report records neither); the `release_side` of a `since=` fact is derived from
 the report's torch release where the row lacks it.
+
+The output lists one line per fact family (a parametrized test function: its id without
+the `[...]` parameters) and class: its cases folded, how many, and the range of what they
+observed; the counts line counts every case.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from rnnspec.schema import (
     ERROR,
@@ -54,9 +61,15 @@ from rnnspec.schema import (
     KNOWN_BUG,
     NOT_RUN,
     PASSED,
+    RELEASE_SIDE,
     SKIPPED,
-    VERDICT_OF_EXIT,
-    specs_relative,
+    Fact,
+    RaisedWarning,
+    Report,
+    ReportError,
+    case_of,
+    family_of,
+    release_side,
 )
 
 RAN = (PASSED, FAILED, KNOWN_BUG)  # outcomes of a fact whose body ran to its end
@@ -73,11 +86,11 @@ NEW_FACT = "new fact"
 REMOVED_FACT = "removed fact"
 OTHER = "other outcome change"
 ENVIRONMENT = "environment"
-KINDS = (
+KINDS = (  # what needs action first: regressions, then undocumented changes
     REGRESSION,
+    UNDOCUMENTED,
     FIXED,
     DOCUMENTED,
-    UNDOCUMENTED,
     WARNING_NEW,
     WARNING_GONE,
     ENV_ERROR,
@@ -88,6 +101,7 @@ KINDS = (
     ENVIRONMENT,
 )
 BEHAVIOUR_KINDS = tuple(k for k in KINDS if k not in (ENV_ERROR, ENVIRONMENT))
+FACT_KINDS = tuple(k for k in KINDS if k not in (WARNING_NEW, WARNING_GONE, ENVIRONMENT))
 SINGULAR = {
     WARNING_NEW: "warning new",
     WARNING_GONE: "warning gone",
@@ -108,108 +122,30 @@ PLURAL = {
     ENVIRONMENT: "environment differences",
 }
 
-RELEASE_SIDE = "release_side"  # the observation a `since=` fact records
 # The top-level fields that describe the machine and its packages, not torch's behaviour.
 ENVIRONMENT_FIELDS = ("device", "cpu", "cpu_capability", "threads", "python", "torchvision")
 DEPRECATIONS = ("DeprecationWarning", "PendingDeprecationWarning", "FutureWarning")
 # The plugin's message for a known bug that no longer reproduces in its affected range.
 NO_LONGER_REPRODUCES = re.compile(r"^fixed in \S+ \S+:")
-XDIST_GROUP = re.compile(r"@[^@\[\]/:]*$")  # "...::test_x[a]@char-rnn" -> "...::test_x[a]"
 VALUE_CHARS = 120  # observed values are cut to this length in a line
+CASES_SHOWN = 3  # a family's cases named in its line; more are folded
 
 
-class ReportError(Exception):
-    """A report file that is missing, is not JSON, is not an rnnspec report, or has a schema
-    this rnnspec cannot read; the message is one line."""
+def load_report(path: Path) -> Report:
+    """Read a report.json, report.json.gz or the folder holding one (Report.read)."""
+    return Report.read(Path(path))
 
 
-# report.json layouts this rnnspec reads: 1 (no observations, warnings, bugs, errors) and 2.
-READABLE_SCHEMAS = (1, 2)
-
-
-# `rnnspec check`'s exit codes, as report.json records them.
-EXIT_STATUS = VERDICT_OF_EXIT
-
-
-def status_from_exit(code: int | None, report: dict[str, Any] | None = None) -> str:
-    """The run's verdict from `rnnspec check`'s exit status (pytest's exit codes).
-
-    A run that failed without a single fact in its report did not check anything (under
-    xdist a collection error exits 1, like a failing test): it crashed, it did not fail.
-    """
-    if code is None:
-        return "crashed"
-    if code == 1 and report is not None and not report.get("facts"):
-        return "crashed (no facts collected)"
-    return EXIT_STATUS.get(code, f"crashed (exit {code})")
-
-
-def stable_id(fact_id: str) -> str:
-    """A fact id without the "@group" suffix that pytest-xdist's loadgroup once added, from
-    its `specs/` folder on (rnnspec.schema.specs_relative)."""
-    return specs_relative(XDIST_GROUP.sub("", fact_id))
-
-
-def load_report(path: Path) -> dict[str, Any]:
-    """Read a report.json (or the report.json inside a folder) and check its shape.
-
-    Fact ids lose any xdist "@group" suffix; everything else is returned as written.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "report.json"
-    try:
-        payload = json.loads(path.read_text())
-    except OSError as error:
-        raise ReportError(f"{path}: cannot read: {error.strerror or error}") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ReportError(f"{path}: not JSON: {error}") from error
-    if not isinstance(payload, dict) or not isinstance(payload.get("facts"), list):
-        raise ReportError(f"{path}: not an rnnspec report (no 'facts' list)")
-    schema = payload.get("schema", 1)
-    if schema not in READABLE_SCHEMAS:
-        raise ReportError(
-            f"{path}: report schema {schema!r}, this rnnspec reads schemas "
-            f"{', '.join(map(str, READABLE_SCHEMAS))}: compare with the rnnspec that wrote it, "
-            "or a newer one"
-        )
-    for fact in payload["facts"]:
-        if not isinstance(fact, dict) or not {"id", "outcome"} <= fact.keys():
-            raise ReportError(f"{path}: a fact without 'id' and 'outcome': {fact!r:.200}")
-        fact["id"] = stable_id(str(fact["id"]))
-    return payload
-
-
-def facts_by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The report's fact rows keyed by their stable id."""
-    return {stable_id(fact["id"]): fact for fact in report.get("facts") or []}
-
-
-def topic_of(fact: dict[str, Any]) -> str:
-    """The spec module a fact belongs to: its "topic", else the path part of its id."""
-    return str(fact.get("topic") or fact["id"].split("::")[0])
-
-
-def torch_version(report: dict[str, Any]) -> Version | None:
-    """The report's torch release without its local tag (2.11.0+cpu -> 2.11.0)."""
-    try:
-        return Version(Version(str(report.get("torch"))).base_version)
-    except InvalidVersion:
+def fact_release_side(fact: Fact, report: Report) -> str | None:
+    """Which side of its `since` boundaries a fact observed: recorded, else from the
+    report's torch release (a schema-1 report records none)."""
+    recorded = fact.observations.get(RELEASE_SIDE)
+    if recorded is not None:
+        return str(recorded.value)
+    release = report.release
+    if not fact.since or release is None:
         return None
-
-
-def release_side(fact: dict[str, Any], report: dict[str, Any]) -> str | None:
-    """Which side of its `since` boundary a fact observed: recorded, else from the torch."""
-    recorded = (fact.get("observations") or {}).get(RELEASE_SIDE)
-    if isinstance(recorded, dict) and "value" in recorded:
-        return str(recorded["value"])
-    since, release = fact.get("since"), torch_version(report)
-    if not since or release is None:
-        return None
-    try:
-        return f"from {since}" if release >= Version(str(since)) else f"before {since}"
-    except InvalidVersion:
-        return None
+    return release_side(fact.since, lambda boundary: release >= Version(boundary))
 
 
 @dataclass(frozen=True)
@@ -272,16 +208,6 @@ def observation_differs(old: object, new: object, tolerance: float | None) -> bo
     return type(old) is not type(new) or old != new
 
 
-def _observations(fact: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found = {}
-    for name, entry in (fact.get("observations") or {}).items():
-        if isinstance(entry, dict) and "value" in entry:
-            found[name] = entry
-        else:  # a bare value: no tolerance recorded
-            found[name] = {"value": entry, "tolerance": None}
-    return found
-
-
 @dataclass(frozen=True)
 class ObservationChange:
     """One observation of one fact that differs between two reports."""
@@ -292,27 +218,20 @@ class ObservationChange:
     tolerance: float | None = None
 
 
-def changed_observations(old: dict[str, Any], new: dict[str, Any]) -> list[ObservationChange]:
-    """The observations of one fact that differ, by name.
-
-    Compared only where both rows record observations; one recorded on one side only is a
-    difference (the fact took another path). `release_side` is left to `differences`.
-    """
-    if "observations" not in old or "observations" not in new:
-        return []
-    before, after = _observations(old), _observations(new)
+def changed_observations(old: Fact, new: Fact) -> list[ObservationChange]:
+    """The observations of one fact that differ, by name; one recorded on one side only is a
+    difference (the fact took another path). `release_side` is left to `differences`."""
+    before, after = old.observations, new.observations
     changed = []
     for name in sorted((before.keys() | after.keys()) - {RELEASE_SIDE}):
         was, now = before.get(name), after.get(name)
-        shown_before = short(was["value"]) if was else "absent"
-        shown_after = short(now["value"]) if now else "absent"
+        shown_before = short(was.value) if was else "absent"
+        shown_after = short(now.value) if now else "absent"
         if was is None or now is None:
             changed.append(ObservationChange(name, shown_before, shown_after))
             continue
-        tolerance = now.get("tolerance")
-        if tolerance is None:
-            tolerance = was.get("tolerance")
-        if observation_differs(was["value"], now["value"], tolerance):
+        tolerance = now.tolerance if now.tolerance is not None else was.tolerance
+        if observation_differs(was.value, now.value, tolerance):
             changed.append(ObservationChange(name, shown_before, shown_after, tolerance))
     return changed
 
@@ -325,42 +244,29 @@ def _joined(changed: Sequence[ObservationChange]) -> tuple[str, str, str]:
     return before, after, "; ".join(tolerances)
 
 
-def issue_number(issue: str) -> str:
-    """A GitHub issue URL as owner/repo#N (as `KnownBug.number`); other text as it is."""
-    parts = issue.rstrip("/").split("/")
-    return f"{parts[-4]}/{parts[-3]}#{parts[-1]}" if len(parts) >= 4 else issue
+def _bug_name(fact: Fact | None) -> str:
+    return fact.bug.name if fact is not None and fact.bug is not None else ""
 
 
-def _bug_name(fact: dict[str, Any] | None) -> str:
-    bug = (fact or {}).get("bug")
-    if not isinstance(bug, dict):
-        return ""
-    number = issue_number(str(bug.get("issue") or ""))
-    summary = bug.get("summary")
-    return f"{number} ({summary})" if summary else number
-
-
-def _observed(fact: dict[str, Any] | None, limit: int = 300) -> str:
-    observed = (fact or {}).get("observed")
+def _observed(fact: Fact | None, limit: int = 300) -> str:
+    observed = fact.observed if fact is not None else None
     return f"observed: {short(observed, limit)}" if observed else ""
 
 
-def _outcome_difference(
-    fact_id: str, was: dict[str, Any] | None, now: dict[str, Any] | None
-) -> Difference | None:
+def _outcome_difference(fact_id: str, was: Fact | None, now: Fact | None) -> Difference | None:
     """The class of a change of outcome (None when the outcome did not change)."""
-    old = was["outcome"] if was else None
-    new = now["outcome"] if now else None
+    old = was.outcome if was else None
+    new = now.outcome if now else None
     if old == new:
         return None
-    source = str((now or was or {}).get("source") or "")
+    source = (now or was).source if (now or was) else ""
 
     def make(kind: str, note: str = "") -> Difference:
         return Difference(kind, fact_id, old or "absent", new or "absent", source, note, (fact_id,))
 
     if ERROR in (old, new) or NOT_RUN in (old, new):
-        fix = (now if new in (ERROR, NOT_RUN) else was) or {}
-        note = f"fix: {fix['fix']}" if fix.get("fix") else _observed(fix)
+        stopped = now if new in (ERROR, NOT_RUN) else was
+        note = f"fix: {stopped.fix}" if stopped and stopped.fix else _observed(stopped)
         return make(ENV_ERROR, note)
     if old is None:
         return make(NEW_FACT, _observed(now))
@@ -371,7 +277,7 @@ def _outcome_difference(
     if old == PASSED and new == KNOWN_BUG:
         return make(REGRESSION, f"known bug shipped: {_bug_name(now)}")
     if old == KNOWN_BUG and new in FAILING:
-        observed = str((now or {}).get("observed") or "")
+        observed = (now.observed if now else None) or ""
         if NO_LONGER_REPRODUCES.match(observed):
             return make(FIXED, f"{short(observed, 300)}; narrow the bug's affected releases")
         return make(REGRESSION, _observed(now))
@@ -403,35 +309,29 @@ def warning_module(module: str) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _warning_key(warning: dict[str, Any]) -> tuple[str, str, str]:
-    message = TRIGGERED_AT.sub("", str(warning.get("message", "")))
-    return (
-        str(warning.get("category", "")),
-        " ".join(message.split()),
-        warning_module(str(warning.get("module", ""))),
-    )
+def _warning_key(warning: RaisedWarning) -> tuple[str, str, str]:
+    message = TRIGGERED_AT.sub("", warning.message)
+    return (warning.category, " ".join(message.split()), warning_module(warning.module))
 
 
 def _warning_order(key: tuple[str, str, str]) -> tuple[bool, tuple[str, str, str]]:
     return (key[0] not in DEPRECATIONS, key)
 
 
-def warning_differences(
-    pairs: Iterable[tuple[str, dict[str, Any], dict[str, Any]]],
-) -> list[Difference]:
+def warning_differences(pairs: Iterable[tuple[str, Fact, Fact]]) -> list[Difference]:
     """Warnings raised in one report and not the other, one line per distinct warning
     (category, message, module) naming the facts that raised it; deprecations first.
 
-    `pairs` holds (fact id, old row, new row) of facts that ran on both sides and record
-    their warnings on both. A warning counts as new when none of those facts raised it in
+    `pairs` holds (fact id, old fact, new fact) of facts that ran on both sides of reports
+    that record warnings. A warning counts as new when none of those facts raised it in
     the old report, wherever it was raised in the new one: PyTorch warns many things once
     per process (TORCH_WARN_ONCE), so which fact meets it depends on how the facts were
     shared among the xdist workers."""
     raised_before: dict[tuple[str, str, str], list[str]] = {}
     raised_after: dict[tuple[str, str, str], list[str]] = {}
     for fact_id, was, now in pairs:
-        for row, table in ((was, raised_before), (now, raised_after)):
-            for key in {_warning_key(w) for w in row["warnings"] if isinstance(w, dict)}:
+        for fact, table in ((was, raised_before), (now, raised_after)):
+            for key in {_warning_key(w) for w in fact.warnings}:
                 table.setdefault(key, []).append(fact_id)
     appeared = {k: v for k, v in raised_after.items() if k not in raised_before}
     gone = {k: v for k, v in raised_before.items() if k not in raised_after}
@@ -440,22 +340,23 @@ def warning_differences(
         for key in sorted(table, key=_warning_order):
             category, message, module = key
             facts = sorted(table[key])
-            named = ", ".join(facts[:3]) + (f" and {len(facts) - 3} more" if len(facts) > 3 else "")
             subject = f"{category}: {short(message, 200)}" + (f" ({module})" if module else "")
-            found.append(Difference(kind, subject, "", "", note=f"in {named}", facts=tuple(facts)))
+            note = f"in {folded_ids(facts)}"
+            found.append(Difference(kind, subject, "", "", note=note, facts=tuple(facts)))
     return found
 
 
-def environment_differences(old: dict[str, Any], new: dict[str, Any]) -> list[Difference]:
-    """The machine and package fields that differ (fields absent from a report are not
-    compared: schema-1 reports record fewer)."""
+def environment_differences(old: Report, new: Report) -> list[Difference]:
+    """The machine and package fields that differ (fields a report lacks are not compared:
+    schema-1 reports record fewer)."""
     found = []
     for name in ENVIRONMENT_FIELDS:
-        if name in old and name in new and old[name] != new[name]:
-            found.append(Difference(ENVIRONMENT, name, short(old[name]), short(new[name])))
-    if isinstance(old.get("packages"), dict) and isinstance(new.get("packages"), dict):
-        for name in sorted(old["packages"].keys() | new["packages"].keys()):
-            was, now = old["packages"].get(name), new["packages"].get(name)
+        was, now = getattr(old, name), getattr(new, name)
+        if was is not None and now is not None and was != now:
+            found.append(Difference(ENVIRONMENT, name, short(was), short(now)))
+    if old.packages and new.packages:
+        for name in sorted(old.packages.keys() | new.packages.keys()):
+            was, now = old.packages.get(name), new.packages.get(name)
             if was != now and name != "torchvision":
                 found.append(
                     Difference(ENVIRONMENT, name, str(was or "absent"), str(now or "absent"))
@@ -463,9 +364,10 @@ def environment_differences(old: dict[str, Any], new: dict[str, Any]) -> list[Di
     return found
 
 
-def differences(old: dict[str, Any], new: dict[str, Any]) -> list[Difference]:
+def differences(old: Report, new: Report) -> list[Difference]:
     """Every difference between two reports, in the order of KINDS, then by subject."""
-    before, after = facts_by_id(old), facts_by_id(new)
+    before, after = old.by_id(), new.by_id()
+    observations = old.records_observations and new.records_observations
     found: list[Difference] = []
     ran_on_both = []
     for fact_id in sorted(before.keys() | after.keys()):
@@ -475,31 +377,33 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[Difference]:
             found.append(outcome)
         if was is None or now is None:
             continue
-        if (
-            was["outcome"] in RAN
-            and now["outcome"] in RAN
-            and "warnings" in was
-            and "warnings" in now
-        ):
+        if observations and was.outcome in RAN and now.outcome in RAN:
             ran_on_both.append((fact_id, was, now))
-        if outcome is not None or was["outcome"] not in (PASSED, KNOWN_BUG):
+        if outcome is not None or was.outcome not in (PASSED, KNOWN_BUG):
             continue
-        source = str(now.get("source") or "")
-        side_before, side_after = release_side(was, old), release_side(now, new)
-        changed = changed_observations(was, now)
+        side_before, side_after = fact_release_side(was, old), fact_release_side(now, new)
+        changed = changed_observations(was, now) if observations else []
         if side_before is not None and side_after is not None and side_before != side_after:
-            note = f"boundary torch {now.get('since') or was.get('since')}"
+            note = f"boundary torch {now.since or was.since}"
             if changed:
                 shown_before, shown_after, _ = _joined(changed)
                 note += f"; also observed {shown_before} -> {shown_after}"
             found.append(
-                Difference(DOCUMENTED, fact_id, side_before, side_after, source, note, (fact_id,))
+                Difference(
+                    DOCUMENTED, fact_id, side_before, side_after, now.source, note, (fact_id,)
+                )
             )
         elif changed:
             shown_before, shown_after, tolerances = _joined(changed)
             found.append(
                 Difference(
-                    UNDOCUMENTED, fact_id, shown_before, shown_after, source, tolerances, (fact_id,)
+                    UNDOCUMENTED,
+                    fact_id,
+                    shown_before,
+                    shown_after,
+                    now.source,
+                    tolerances,
+                    (fact_id,),
                 )
             )
     found += warning_differences(ran_on_both)
@@ -514,7 +418,7 @@ def of_kind(found: Sequence[Difference], kind: str) -> list[Difference]:
 
 
 def counts_line(found: Sequence[Difference], kinds: Sequence[str] = KINDS) -> str:
-    """'3 documented changes, 0 regressions, 2 warnings new': the regressions always, the
+    """'0 regressions, 3 documented changes, 2 warnings new': the regressions always, the
     other classes where they occur; "no change" when nothing differs."""
     counts = {kind: len(of_kind(found, kind)) for kind in kinds}
     if not any(counts.values()):
@@ -535,15 +439,143 @@ def exit_status(found: Sequence[Difference], fail_on_undocumented: bool = False)
     return int(any(d.kind in failing for d in found))
 
 
-def render_diff(old: dict[str, Any], new: dict[str, Any], found: Sequence[Difference]) -> str:
-    """The plain-text answer of `rnnspec diff`: a counts line, then each class's lines."""
+# ------------------------------------------------------------------ one line per family
+
+
+def folded_cases(cases: Sequence[str]) -> str:
+    """A family's case parameters in a few characters: all of them when there are few
+    ("[GRU, LSTM, RNN]"), else what they share and how many ("[LSTM-…] 12 cases")."""
+    if len(cases) <= CASES_SHOWN:
+        return "[" + ", ".join(cases) + "]"
+    shared = cases[0]
+    for case in cases[1:]:
+        while not case.startswith(shared):
+            shared = shared[:-1]
+    shared = shared[: shared.rfind("-") + 1] if "-" in shared else ""
+    shown = f"{shared}…" if shared else ", ".join(cases[:CASES_SHOWN]) + ", …"
+    return f"[{shown}] {len(cases)} cases"
+
+
+def folded_ids(fact_ids: Sequence[str]) -> str:
+    """Fact ids with each family's cases folded: "specs/a.py::test_x[LSTM-…] 12 cases, ..."."""
+    families: dict[str, list[str]] = {}
+    for fact_id in fact_ids:
+        families.setdefault(family_of(fact_id), []).append(case_of(fact_id))
+    named = [
+        family + (folded_cases([c for c in cases if c]) if any(cases) else "")
+        for family, cases in families.items()
+    ]
+    shown = ", ".join(named[:CASES_SHOWN])
+    return shown + (f" and {len(named) - CASES_SHOWN} more" if len(named) > CASES_SHOWN else "")
+
+
+def value_range(values: Sequence[str]) -> str:
+    """What several cases observed, in one short part: the one value they share, the lowest
+    and highest of numbers, or the first value and how many others."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) == 1:
+        return distinct[0]
+    try:
+        numbers = sorted(float(v) for v in distinct)
+    except ValueError:
+        if len(distinct) <= 2:
+            return " | ".join(distinct)
+        return f"{distinct[0]} (and {len(distinct) - 1} other values)"
+    return f"{numbers[0]:g} … {numbers[-1]:g}"
+
+
+@dataclass(frozen=True)
+class FamilyLine:
+    """The differences of one class within one fact family, as one line."""
+
+    kind: str
+    family: str
+    cases: tuple[Difference, ...]
+
+    @property
+    def subject(self) -> str:
+        if len(self.cases) == 1:
+            return self.cases[0].subject
+        return self.family + folded_cases([case_of(d.subject) for d in self.cases])
+
+    def merged(self) -> Difference:
+        """The family as one Difference, for its `line`: before, after and note ranged."""
+        first = self.cases[0]
+        if len(self.cases) == 1:
+            return first
+        return Difference(
+            self.kind,
+            self.subject,
+            value_range([d.before for d in self.cases]),
+            value_range([d.after for d in self.cases]),
+            first.source,
+            value_range([d.note for d in self.cases]),
+            tuple(f for d in self.cases for f in d.facts),
+        )
+
+
+def family_lines(found: Sequence[Difference]) -> list[FamilyLine]:
+    """Fact differences grouped by class and fact family, in the order of `found`;
+    warnings and the environment stay one line each."""
+    groups: dict[tuple[str, str], list[Difference]] = {}
+    for d in found:
+        key = (d.kind, family_of(d.subject) if d.kind in FACT_KINDS else d.subject)
+        groups.setdefault(key, []).append(d)
+    return [FamilyLine(kind, family, tuple(ds)) for (kind, family), ds in groups.items()]
+
+
+def render_diff(old: Report, new: Report, found: Sequence[Difference]) -> str:
+    """The plain-text answer of `rnnspec diff`: a counts line, then each class's lines, one
+    per fact family."""
     lines = [
-        f"rnnspec diff: torch {old.get('torch', '?')} (old) -> torch {new.get('torch', '?')} "
-        f"(new): {counts_line(found)}"
+        f"rnnspec diff: torch {old.torch} (old) -> torch {new.torch} (new): {counts_line(found)}"
     ]
     for kind in KINDS:
         of = of_kind(found, kind)
         if of:
-            lines.append(f"{PLURAL[kind]}: {len(of)}")
-            lines += [f"  {d.line()}" for d in of]
+            families = family_lines(of)
+            shown = f" ({len(families)} families)" if len(families) < len(of) else ""
+            lines.append(f"{PLURAL[kind]}: {len(of)}{shown}")
+            lines += [f"  {family.merged().line()}" for family in families]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------- the command
+
+
+def cmd_diff(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """Print the classified differences from OLD to NEW; exit 1 on a regression (or an
+    undocumented change with --fail-on-undocumented), 2 on an unreadable report."""
+    if extra:
+        print(f"rnnspec diff: unexpected arguments: {' '.join(extra)}", file=sys.stderr)
+        return 2
+    try:
+        old, new = load_report(Path(args.old)), load_report(Path(args.new))
+    except ReportError as error:
+        print(f"rnnspec diff: {error}", file=sys.stderr)
+        return 2
+    found = differences(old, new)
+    print(render_diff(old, new, found))
+    return exit_status(found, fail_on_undocumented=args.fail_on_undocumented)
+
+
+def register(sub: Any) -> None:
+    """Add the `diff` subcommand to rnnspec's subparsers."""
+    diff = sub.add_parser(
+        "diff",
+        help="classify the differences between two reports; exit 1 on a regression",
+        description="Sort every difference between OLD and NEW into regressions, undocumented "
+        "changes, fixes, documented changes, warnings new or gone, environment errors, skip "
+        "changes, new and removed facts, and environment differences, one line per fact "
+        "family. Exit status: 1 on a regression (and, with --fail-on-undocumented, on an "
+        "undocumented change), 0 otherwise, 2 when a report cannot be read.",
+    )
+    diff.add_argument("old", help="the old report.json (or its folder)")
+    diff.add_argument("new", help="the new report.json (or its folder)")
+    diff.add_argument(
+        "--fail-on-undocumented",
+        action="store_true",
+        help="exit 1 also when an observation changed beyond its tolerance without a "
+        "documented release boundary",
+    )
+    diff.set_defaults(func=cmd_diff)

@@ -1,26 +1,24 @@
-"""The fact report: the plugin's rows written as report.json (schema 2), report.md and a PNG.
+"""The fact report: the plugin's facts written as report.json, report.md and a PNG.
 
-The rows come from `rnnspec.plugin`, one per fact, with what pytest saw: a skip
-stays a skip with its reason, a fact that could not run because of the machine
-is an "error" with its fix, a known upstream bug that held is "known_bug", a fact
-that killed its process "crashed", one stopped at its time limit "timed out", one
-the run never reached "not run". The verdict (rnnspec.schema.verdict) is "failed"
-when a fact failed, crashed or timed out, else "incomplete: interrupted" when facts
-were not run, else "incomplete: environment" when a fact could not run, else "not
-run" when no fact executed, else "passed". The files are written whole or not at all.
+The facts (rnnspec.schema.Fact) come from `rnnspec.plugin`, one per fact, with what
+pytest saw: a skip stays a skip with its reason, a fact that could not run because of
+the machine is an error of the environment with its fix, a known upstream bug that held
+is a known bug, a fact that killed its process crashed, one stopped at its time limit
+timed out, one the run never reached not run (rnnspec.schema's outcomes). The verdict
+is rnnspec.schema.verdict's. The files are written whole or not at all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnspec.markdown import cell, table
+import msgspec
+
 from rnnspec.schema import (
     CRASHED,
     ERROR,
@@ -30,67 +28,77 @@ from rnnspec.schema import (
     NOT_RUN,
     OUTCOMES,
     PASSED,
+    REPORT_FILE,
+    SCHEMA,
     SKIPPED,
     TIMED_OUT,
+    Fact,
+    HeldBug,
+    Report,
     verdict,
 )
+from rnnspec.tool.markdown import cell, table
 
-SCHEMA = 2
 
-
-def known_bugs(facts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def known_bugs(facts: Sequence[Fact]) -> list[HeldBug]:
     """The known bugs that hold for the installed release, each with the facts that name it."""
-    bugs: dict[str, dict[str, Any]] = {}
+    bugs: dict[str, HeldBug] = {}
     for fact in facts:
-        bug = fact["bug"]
-        if bug is None or not bug["holds"]:
+        bug = fact.bug
+        if bug is None or not bug.holds:
             continue
         # Two records may cite one issue (one cause, two symptoms): keep them apart.
-        entry = bugs.setdefault(f"{bug['issue']} {bug['summary']}", {**bug, "facts": []})
-        entry["facts"].append({"id": fact["id"], "outcome": fact["outcome"]})
-    return sorted(bugs.values(), key=lambda b: (b["issue"], b["summary"]))
+        entry = bugs.setdefault(
+            f"{bug.issue} {bug.summary}",
+            HeldBug(**msgspec.structs.asdict(bug), facts=[]),
+        )
+        entry.facts.append({"id": fact.id, "outcome": fact.outcome})
+    return sorted(bugs.values(), key=lambda b: (b.issue, b.summary))
 
 
-def build_payload(
-    rows: Sequence[dict[str, Any]],
+def build_report(
+    facts: Sequence[Fact],
     *,
     curves: Sequence[dict[str, Any]],
     other_tests: dict[str, int],
     started: dt.datetime,
     exitstatus: int,
     machine: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """report.json's content (schema 2): the machine (`machine`, as a worker described it;
-    else this process describes it), the verdict, the facts."""
+) -> Report:
+    """report.json's content: the machine (`machine`, as a worker described it; else this
+    process describes it), the verdict, the facts."""
     from rnnspec.machine import describe
 
     finished = dt.datetime.now(dt.UTC)
-    summary = {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in OUTCOMES}
-    return {
-        "schema": SCHEMA,
-        **(machine if machine is not None else describe()),
-        "started": started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
-        "duration_s": round((finished - started).total_seconds(), 1),
-        "exitstatus": exitstatus,
-        "verdict": verdict(summary),
-        "summary": summary,
-        "other_tests": other_tests,
-        "facts": list(rows),
-        "errata": [
-            {"id": r["id"], "source": r["source"], "erratum": r["erratum"], "outcome": r["outcome"]}
-            for r in rows
-            if r["erratum"]
-        ],
-        "known_bugs": known_bugs(rows),
-        "training": [{k: v for k, v in c.items() if k != "step_losses"} for c in curves],
-    }
+    summary = {outcome: sum(f.outcome == outcome for f in facts) for outcome in OUTCOMES}
+    report = msgspec.convert(
+        {
+            **(machine if machine is not None else describe()),
+            "facts": [],
+            "schema": SCHEMA,
+            "started": started.isoformat(timespec="seconds"),
+            "finished": finished.isoformat(timespec="seconds"),
+            "duration_s": round((finished - started).total_seconds(), 1),
+            "exitstatus": exitstatus,
+            "verdict": verdict(summary),
+            "summary": summary,
+            "other_tests": other_tests,
+            "errata": [
+                {"id": f.id, "source": f.source, "erratum": f.erratum, "outcome": f.outcome}
+                for f in facts
+                if f.erratum
+            ],
+            "training": [{k: v for k, v in c.items() if k != "step_losses"} for c in curves],
+        },
+        Report,
+    )
+    return msgspec.structs.replace(report, facts=list(facts), known_bugs=known_bugs(facts))
 
 
 def write_report(
     folder: Path,
     *,
-    rows: Sequence[dict[str, Any]],
+    facts: Sequence[Fact],
     curves: Sequence[dict[str, Any]],
     other_tests: dict[str, int],
     started: dt.datetime,
@@ -99,8 +107,8 @@ def write_report(
 ) -> None:
     """Write report.json, report.md and (when a model was trained) training_curves.png."""
     folder.mkdir(parents=True, exist_ok=True)
-    payload = build_payload(
-        rows,
+    report = build_report(
+        facts,
         curves=curves,
         other_tests=other_tests,
         started=started,
@@ -111,8 +119,8 @@ def write_report(
     curves_png.unlink(missing_ok=True)
     if curves:
         plot_curves(curves, curves_png)
-    write_whole(folder / "report.md", render_markdown(payload, curves_png if curves else None))
-    write_whole(folder / "report.json", json.dumps(payload, indent=1) + "\n")
+    write_whole(folder / "report.md", render_markdown(report, curves_png if curves else None))
+    write_whole(folder / REPORT_FILE, report.to_json().decode())
 
 
 def write_whole(path: Path, text: str) -> None:
@@ -127,52 +135,50 @@ def write_whole(path: Path, text: str) -> None:
         raise
 
 
-def result_of(fact: dict[str, Any]) -> str:
+def result_of(fact: Fact) -> str:
     """The result column: the outcome, or which known bug held."""
-    if fact["outcome"] == KNOWN_BUG:
-        return f"known bug {fact['bug']['number']}"
-    return fact["outcome"]
+    if fact.outcome == KNOWN_BUG and fact.bug is not None:
+        return f"known bug {fact.bug.number}"
+    return fact.outcome
 
 
-def build_of(payload: dict[str, Any]) -> str:
+def build_of(report: Report) -> str:
     """The torch build in words: its commit and the CUDA or ROCm it targets."""
-    build = payload.get("torch_build") or {}  # absent from reports before the field
+    build = report.torch_build  # empty in reports before the field
     target = (
-        f"CUDA {build['cuda']}"
-        if build.get("cuda")
-        else f"ROCm {build['hip']}"
-        if build.get("hip")
-        else "CPU only"
+        f"CUDA {build.cuda}" if build.cuda else f"ROCm {build.hip}" if build.hip else "CPU only"
     )
-    return f"commit {build.get('git_version') or 'not recorded'}, built for {target}"
+    return f"commit {build.git_version or 'not recorded'}, built for {target}"
 
 
-def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
-    s = payload["summary"]
-    torch = payload["torch"]
+def render_markdown(report: Report, curves_png: Path | None) -> str:
+    """report.md: the run in a few lines, then the known bugs, the errors of the environment,
+    the failed and not-run facts, the errata, every fact and the training runs."""
+    s = report.summary
+    torch = report.torch
     packages = ", ".join(
-        f"{name} {version or 'not installed'}" for name, version in payload["packages"].items()
+        f"{name} {version or 'not installed'}" for name, version in report.packages.items()
     )
     lines = [
-        f"# rnnspec report: torch {torch} — {payload['verdict']}",
+        f"# rnnspec report: torch {torch} — {report.verdict}",
         "",
-        f"- torch {torch}, torchvision {payload['torchvision']}, Python {payload['python']}",
-        f"- torch build: {build_of(payload)}",
+        f"- torch {torch}, torchvision {report.torchvision}, Python {report.python}",
+        f"- torch build: {build_of(report)}",
         f"- packages: {packages}",
-        f"- device: {payload['device']}; CPU capability {payload['cpu_capability']}, "
-        f"{payload['threads']} threads",
-        f"- run: {payload['started']} to {payload['finished']} ({payload['duration_s']} s), "
-        f"pytest exit status {payload['exitstatus']}",
+        f"- device: {report.device}; CPU capability {report.cpu_capability}, "
+        f"{report.threads} threads",
+        f"- run: {report.started} to {report.finished} ({report.duration_s} s), "
+        f"pytest exit status {report.exitstatus}",
         f"- facts: {s[PASSED]} passed, {s[FAILED]} failed, {s[CRASHED]} crashed, "
         f"{s[TIMED_OUT]} timed out, {s[KNOWN_BUG]} known bugs, {s[ERROR]} errors of the "
         f"environment, {s[SKIPPED]} skipped, {s[NOT_RUN]} not run",
     ]
-    other = payload.get("other_tests") or {}
+    other = report.other_tests
     if other:
         lines.append(
             "- other tests (tests/): " + ", ".join(f"{n} {k}" for k, n in sorted(other.items()))
         )
-    if payload["known_bugs"]:
+    if report.known_bugs:
         lines += [
             "",
             f"## Known bugs that hold for torch {torch}",
@@ -185,17 +191,17 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
             ("thread", "summary", "affected releases", "upstream", "fact", "result"),
             [
                 (
-                    f"[{b['number']}]({b['issue']})",
-                    b["summary"],
-                    f"{b['package']} {b['affects']}",
-                    b.get("upstream") or "",
-                    ", ".join(f"`{f['id']}`" for f in b["facts"]),
-                    ", ".join(sorted({f["outcome"] for f in b["facts"]})),
+                    f"[{b.number}]({b.issue})",
+                    b.summary,
+                    f"{b.package} {b.affects}",
+                    b.upstream,
+                    ", ".join(f"`{f['id']}`" for f in b.facts),
+                    ", ".join(sorted({f["outcome"] for f in b.facts})),
                 )
-                for b in payload["known_bugs"]
+                for b in report.known_bugs
             ],
         )
-    errors = [f for f in payload["facts"] if f["outcome"] == ERROR]
+    errors = [f for f in report.facts if f.outcome == ERROR]
     if errors:
         lines += [
             "",
@@ -206,10 +212,10 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
         ]
         lines += table(
             ("id", "problem", "fix"),
-            [(f"`{f['id']}`", f["observed"], f["fix"]) for f in errors],
+            [(f"`{f.id}`", f.observed, f.fix) for f in errors],
             limit=600,
         )
-    failed = [f for f in payload["facts"] if f["outcome"] in FAILING]
+    failed = [f for f in report.facts if f.outcome in FAILING]
     if failed:
         lines += [
             "",
@@ -220,16 +226,13 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
         ]
         lines += table(
             ("id", "outcome", "source", "claim", "observed"),
-            [
-                (f"`{f['id']}`", f["outcome"], f["source"], f["claim"], f["observed"])
-                for f in failed
-            ],
+            [(f"`{f.id}`", f.outcome, f.source, f.claim, f.observed) for f in failed],
             limit=600,
         )
-    not_run = [f for f in payload["facts"] if f["outcome"] == NOT_RUN]
+    not_run = [f for f in report.facts if f.outcome == NOT_RUN]
     if not_run:
         lines += ["", f"## Not run ({len(not_run)} facts)", ""]
-        lines += table(("id", "why"), [(f"`{f['id']}`", f["observed"]) for f in not_run])
+        lines += table(("id", "why"), [(f"`{f.id}`", f.observed) for f in not_run])
     lines += [
         "",
         "## Errata",
@@ -239,18 +242,15 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
     ]
     lines += table(
         ("id", "source", "erratum", "result"),
-        [(f"`{e['id']}`", e["source"], e["erratum"], e["outcome"]) for e in payload["errata"]],
+        [(f"`{e['id']}`", e["source"], e["erratum"], e["outcome"]) for e in report.errata],
     )
     lines += ["", "## Facts", ""]
     lines += table(
         ("id", "source", "claim", "result", "observed"),
-        [
-            (f"`{f['id']}`", f["source"], f["claim"], result_of(f), f["observed"])
-            for f in payload["facts"]
-        ],
+        [(f"`{f.id}`", f.source, f.claim, result_of(f), f.observed) for f in report.facts],
         limit=600,
     )
-    if payload["training"]:
+    if report.training:
         lines += ["", "## Training runs", ""]
         lines += table(
             ("run", "seed", "device", "seconds", "test accuracy per evaluation"),
@@ -262,7 +262,7 @@ def render_markdown(payload: dict[str, Any], curves_png: Path | None) -> str:
                     f"{t['seconds']:.1f}",
                     ", ".join(f"{e['iteration']}: {e['accuracy']:.2f}%" for e in t["evaluations"]),
                 )
-                for t in payload["training"]
+                for t in report.training
             ],
             align="llrrl",
         )

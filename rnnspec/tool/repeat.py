@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rnnspec.schema import ERROR, FAILED, PASSED, SKIPPED
+
 ABSENT = "absent"  # the test was not in that run's results
 
 
@@ -41,7 +43,7 @@ class Run:
 
     seed: int
     exitstatus: int
-    outcomes: dict[str, str] = field(default_factory=dict)  # test id -> passed/failed/error/skipped
+    outcomes: dict[str, str] = field(default_factory=dict)  # test id -> one of JUNIT_OUTCOMES
     seconds: float = 0.0
 
     @property
@@ -71,25 +73,22 @@ def run_pytest(seed: int, pytest_args: Sequence[str], junit: Path) -> int:
     return subprocess.run(pytest_command(seed, pytest_args, junit), env=env, check=False).returncode
 
 
+# A JUnit test case's child element -> its outcome, worst first (a test without one passed).
+JUNIT_OUTCOMES = {"failure": FAILED, "error": ERROR, "skipped": SKIPPED}
+
+
 def read_outcomes(junit: Path) -> dict[str, str]:
-    """Each test's outcome in a JUnit XML file: passed, failed, error or skipped (JUnit reports
-    xfail as skipped)."""
+    """Each test's outcome in a JUnit XML file: one of JUNIT_OUTCOMES' or PASSED (JUnit
+    reports xfail as skipped)."""
     if not junit.is_file():
         return {}
     outcomes = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
         tags = {child.tag for child in case}
-        if "failure" in tags:
-            outcome = "failed"
-        elif "error" in tags:
-            outcome = "error"
-        elif "skipped" in tags:
-            outcome = "skipped"
-        else:
-            outcome = "passed"
+        outcome = next((o for tag, o in JUNIT_OUTCOMES.items() if tag in tags), PASSED)
         # A test that passes and then errors in teardown appears twice; the worse one counts.
-        if outcomes.get(test_id) in (None, "passed", "skipped"):
+        if outcomes.get(test_id) in (None, PASSED, SKIPPED):
             outcomes[test_id] = outcome
     return outcomes
 
@@ -120,7 +119,7 @@ def summarize(runs: Sequence[Run], pytest_args: Sequence[str]) -> tuple[list[str
     always_failed = sorted(
         test
         for test in tests
-        if test not in flakes and complete[0].outcomes.get(test) in ("failed", "error")
+        if test not in flakes and complete[0].outcomes.get(test) in (FAILED, ERROR)
     )
     lines = [
         f"rnnspec repeat: {len(runs)} runs, {len(tests)} tests, {len(flakes)} flaky, "
@@ -139,7 +138,7 @@ def summarize(runs: Sequence[Run], pytest_args: Sequence[str]) -> tuple[list[str
         bad_seed = next(
             run.seed
             for run in complete
-            if any(run.outcomes.get(t, ABSENT) not in ("passed", "skipped") for t in flakes)
+            if any(run.outcomes.get(t, ABSENT) not in (PASSED, SKIPPED) for t in flakes)
         )
         lines.append(f"replay a failing order: {replay_command(bad_seed, pytest_args)}")
     for test in always_failed:

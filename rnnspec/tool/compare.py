@@ -1,12 +1,12 @@
-"""Compare fact reports: `rnnspec diff` for two of them, `rnnspec compare` for a page.
+"""`rnnspec compare`: one page of the differences between many fact reports.
 
-    rnnspec diff OLD NEW [--fail-on-undocumented]   classified differences; exit 1 on a regression
     rnnspec compare PATH... [--plan PLAN.json] [--baseline DIR] [--summary FILE] [--out DIR]
 
 A report is the `report.json` that `rnnspec check` writes (a folder holding one may be
-named instead). What counts as a difference, and its class, is `rnnspec.diff`'s.
+named instead, or the archived report.json.gz of docs/matrix). What counts as a
+difference, and its class, is `rnnspec.tool.diff`'s (`rnnspec diff` compares two reports).
 
-`compare` also gathers the folders that matrix jobs leave (rnnspec.jobs), from one
+`compare` also gathers the folders that matrix jobs leave (rnnspec.tool.jobs), from one
 machine or from many runners: a PATH may be a folder of such folders, at any depth. A
 job's job.json gives its release, device and status, so a job that crashed, timed out or
 could not install shows that status without a report; with `--plan` (what `rnnspec
@@ -19,8 +19,6 @@ a regression there, or when a release the baseline has left no report; adjacent 
 regressions are torch's history and never fail the command. `--summary FILE` appends the
 page without the picture and the facts table (a CI job summary: 1 MiB, no images).
 
-`diff` exits 1 when a fact regressed (with `--fail-on-undocumented`, also when a fact
-changed without a documented boundary), 0 otherwise, and 2 when a report cannot be read;
 `compare` exits 2 when a report, a job.json or the plan cannot be read (a schema it does
 not know included), 1 on a regression against the baseline, 0 otherwise.
 
@@ -44,42 +42,48 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from rnnspec.diff import (
+from rnnspec.schema import (
+    ARCHIVED_REPORT_FILE,
+    CRASHED,
+    ERROR,
+    FAILED,
+    FAILING,
+    KNOWN_BUG,
+    NOT_RUN,
+    PASSED,
+    REPORT_FILE,
+    SKIPPED,
+    STATUS_NOT_RUN,
+    STATUS_OF_VERDICT,
+    TIMED_OUT,
+    Bug,
+    Fact,
+    Report,
+    ReportError,
+    issue_number,
+    release_status,
+)
+from rnnspec.tool.diff import (
     DOCUMENTED,
     ENV_ERROR,
     ENVIRONMENT,
-    ERROR,
-    FAILED,
     FIXED,
     KINDS,
-    KNOWN_BUG,
     NEW_FACT,
     OTHER,
-    PASSED,
     REGRESSION,
     REMOVED_FACT,
     SKIP_CHANGE,
-    SKIPPED,
     UNDOCUMENTED,
     WARNING_GONE,
     WARNING_NEW,
     Difference,
-    ReportError,
     counts_line,
     differences,
-    exit_status,
-    facts_by_id,
-    issue_number,
     load_report,
-    render_diff,
-    stable_id,
-    status_from_exit,
-    topic_of,
-    torch_version,
 )
-from rnnspec.jobs import CPU, CUDA, JOB_FILE, Job, JobError, JobResult, read_plan
-from rnnspec.markdown import cell, table
-from rnnspec.schema import CRASHED, NOT_RUN, STATUS_NOT_RUN, TIMED_OUT
+from rnnspec.tool.jobs import CPU, CUDA, JOB_FILE, Job, JobError, JobResult, read_plan
+from rnnspec.tool.markdown import cell, table
 
 __all__ = [
     "BaselineCheck",
@@ -89,18 +93,16 @@ __all__ = [
     "register",
     "releases_from_reports",
     "render_comparison",
-    "status_from_exit",
     "write_comparison",
 ]
 
 COMPARISON_MD = "comparison.md"
 COMPARISON_PNG = "comparison.png"
-REPORT_FILE = "report.json"
 BASELINE_LINES = 50  # regressions listed per release against the baseline; the rest counted
 NO_RESULT = "planned, but no result of this job arrived: it never ran, or stopped before uploading"
 OBSERVED_CHARS = 200  # observed messages are cut to this length in table cells
 # The release table's count columns, known bugs last.
-OUTCOMES = (PASSED, FAILED, CRASHED, TIMED_OUT, SKIPPED, ERROR, NOT_RUN, KNOWN_BUG)
+COLUMNS = (PASSED, FAILED, CRASHED, TIMED_OUT, SKIPPED, ERROR, NOT_RUN, KNOWN_BUG)
 
 
 def _version_key(label: str) -> tuple[int, Version | str]:
@@ -116,7 +118,7 @@ class Release:
 
     label: str
     status: str
-    report: dict[str, Any] | None = None
+    report: Report | None = None
     source: str | None = None  # where the report came from
     error: str | None = None  # why there is no report, or what went wrong
     details: dict[str, Any] = field(default_factory=dict)  # e.g. env_seconds, suite_seconds
@@ -138,12 +140,12 @@ def result_paths(path: Path) -> list[Path]:
     folder per job, as a CI system downloads its artifacts), in name order."""
     if not path.is_dir() or _holds_result(path):
         return [path]
-    found = {p.parent for name in (REPORT_FILE, JOB_FILE) for p in path.rglob(name)}
-    return sorted(found)
+    names = (REPORT_FILE, ARCHIVED_REPORT_FILE, JOB_FILE)
+    return sorted({p.parent for name in names for p in path.rglob(name)})
 
 
 def _holds_result(folder: Path) -> bool:
-    return (folder / REPORT_FILE).is_file() or (folder / JOB_FILE).is_file()
+    return any((folder / name).is_file() for name in (REPORT_FILE, ARCHIVED_REPORT_FILE, JOB_FILE))
 
 
 def release_from(path: Path, planned: dict[str, Job]) -> tuple[Release, str | None]:
@@ -151,8 +153,11 @@ def release_from(path: Path, planned: dict[str, Job]) -> tuple[Release, str | No
     report from no job). A folder without job.json takes its job from the plan by name."""
     folder = path if path.is_dir() else path.parent
     report_path = path / REPORT_FILE if path.is_dir() else path
+    if path.is_dir() and not report_path.is_file() and (path / ARCHIVED_REPORT_FILE).is_file():
+        report_path = path / ARCHIVED_REPORT_FILE
     try:
-        result = JobResult.read(folder) if report_path.name == REPORT_FILE else None
+        own_folder = report_path.name in (REPORT_FILE, ARCHIVED_REPORT_FILE)
+        result = JobResult.read(folder) if own_folder else None
     except JobError as error:
         raise ReportError(str(error)) from error
     report = load_report(report_path) if result is None or report_path.is_file() else None
@@ -165,15 +170,17 @@ def release_from(path: Path, planned: dict[str, Job]) -> tuple[Release, str | No
             "suite_fingerprint": result.suite,
         }
     else:
-        rep = report or {}
-        status = rep.get("verdict") or status_from_exit(rep.get("exitstatus"), rep)
+        found_verdict = report.verdict if report is not None else None
+        status = STATUS_OF_VERDICT.get(found_verdict or "") or release_status(
+            report.exitstatus if report is not None else None, report
+        )
         error, details = None, {}
     if job is not None:
         label, build, release = job.label, job.device, job.release
     else:
-        rep = report or {}
-        label, build = str(rep.get("torch", "unknown")), CUDA if rep.get("cuda") else CPU
-        version = torch_version(rep)
+        label = report.torch if report is not None else "unknown"
+        build = CUDA if report is not None and report.cuda else CPU
+        version = report.release if report is not None else None
         release = str(version) if version is not None else None
     source = str(report_path if report is not None else folder)
     found = Release(label, str(status), report, source, error, details, build, release)
@@ -215,14 +222,14 @@ def releases_from_reports(
     for release in releases:
         if labels.count(release.label) > 1:  # two reports of one release: name their folders
             folder = Path(release.source or "").resolve()
-            name = folder.parent.name if folder.name == "report.json" else folder.name
+            name = folder.parent.name if folder.is_file() or folder.suffix else folder.name
             release.label = f"{release.label} ({name})"
     return releases
 
 
 def compared_releases(releases: Sequence[Release]) -> list[Release]:
     """The releases that are columns of the comparison: those with at least one fact."""
-    return [r for r in releases if r.report is not None and r.report.get("facts")]
+    return [r for r in releases if r.report is not None and r.report.facts]
 
 
 def _inline(text: str) -> str:
@@ -230,19 +237,19 @@ def _inline(text: str) -> str:
     return cell(text).replace("<", "&lt;")
 
 
-def _outcome_cell(fact: dict[str, Any] | None) -> str:
+def _outcome_cell(fact: Fact | None) -> str:
     if fact is None:
         return "—"
-    outcome = fact["outcome"]
-    if outcome in (FAILED, CRASHED, TIMED_OUT):  # the observed message says which
-        return f"**fail**: {cell(fact.get('observed'), OBSERVED_CHARS)}"
+    outcome = fact.outcome
+    if outcome in FAILING:  # the observed message says which
+        return f"**fail**: {cell(fact.observed, OBSERVED_CHARS)}"
     if outcome == NOT_RUN:
-        return f"not run: {cell(fact.get('observed'), OBSERVED_CHARS)}"
+        return f"{NOT_RUN}: {cell(fact.observed, OBSERVED_CHARS)}"
     if outcome == ERROR:
-        return f"error: {cell(fact.get('fix') or fact.get('observed'), OBSERVED_CHARS)}"
+        return f"{ERROR}: {cell(fact.fix or fact.observed, OBSERVED_CHARS)}"
     if outcome == KNOWN_BUG:
-        bug = fact.get("bug") or {}
-        return f"known bug {cell(issue_number(str(bug.get('issue') or '')))}".rstrip()
+        issue = fact.bug.issue if fact.bug is not None else ""
+        return f"known bug {cell(issue_number(issue))}".rstrip()
     return {PASSED: "pass", SKIPPED: "skip"}.get(outcome, cell(outcome))
 
 
@@ -253,25 +260,27 @@ def _seconds(value: Any) -> str:
 def _releases_table(releases: Sequence[Release]) -> list[str]:
     rows = []
     for r in releases:
-        rep = r.report or {}
-        outcomes = [f["outcome"] for f in rep.get("facts") or []]
-        counts = [str(outcomes.count(o)) if r.report else "" for o in OUTCOMES]
-        packages = rep.get("packages") or {}
+        rep = r.report
+        outcomes = [f.outcome for f in rep.facts] if rep is not None else []
+        counts = [str(outcomes.count(o)) if rep is not None else "" for o in COLUMNS]
+        packages = rep.packages if rep is not None else {}
         rows.append(
             [
                 r.label,
                 r.status,
                 *counts,
-                rep.get("torchvision") or packages.get("torchvision") or "",
-                rep.get("device", ""),
+                (rep.torchvision if rep is not None else None) or packages.get("torchvision") or "",
+                (rep.device if rep is not None else None) or "",
                 _seconds(r.details.get("env_seconds")),
-                _seconds(r.details.get("suite_seconds", rep.get("duration_s"))),
+                _seconds(
+                    r.details.get("suite_seconds", rep.duration_s if rep is not None else None)
+                ),
                 cell(r.error, 300),
             ]
         )
-    header = ["release", "status", *OUTCOMES[:-1], "known bug", "torchvision", "device"]
+    header = ["release", "status", *COLUMNS[:-1], "known bug", "torchvision", "device"]
     return table(
-        [*header, "env s", "suite s", "note"], rows, align="ll" + "r" * len(OUTCOMES) + "llrrl"
+        [*header, "env s", "suite s", "note"], rows, align="ll" + "r" * len(COLUMNS) + "llrrl"
     )
 
 
@@ -281,7 +290,7 @@ def _difference_line(d: Difference) -> str:
 
 
 def _pair_section(old: Release, new: Release, between: Sequence[Release] = ()) -> list[str]:
-    found = differences(old.report or {}, new.report or {})
+    found = differences(old.report, new.report)
     behaviour = [d for d in found if d.kind != ENVIRONMENT]
     lines = [f"### {old.label} → {new.label}", "", counts_line(behaviour, KINDS[:-1]) + "."]
     if between:
@@ -340,11 +349,11 @@ def check_baseline(
         if base is None:
             rows.append([r.label, r.status, "no baseline report: not checked"])
             continue
-        if not (r.report or {}).get("facts"):
+        if r.report is None or not r.report.facts:
             failures += 1
             rows.append([r.label, r.status, "**no report**: every fact of the baseline is missing"])
             continue
-        found = [d for d in differences(base.report or {}, r.report or {}) if d.kind != ENVIRONMENT]
+        found = [d for d in differences(base.report, r.report) if d.kind != ENVIRONMENT]
         regressions = [d for d in found if d.kind == REGRESSION]
         failures += len(regressions)
         rows.append([r.label, r.status, counts_line(found, KINDS[:-1])])
@@ -371,28 +380,27 @@ def check_baseline(
 
 def _known_bugs_lines(compared: Sequence[Release]) -> list[str]:
     """Each known bug named by some report, and whether it holds in each release."""
-    bugs: dict[str, dict[str, Any]] = {}
+    bugs: dict[str, Bug] = {}
     cells: dict[str, dict[str, str]] = {}
     for r in compared:
-        rep = r.report or {}
-        for bug in rep.get("known_bugs") or []:
-            if isinstance(bug, dict) and bug.get("issue"):
-                bugs.setdefault(bug["issue"], bug)
-                cells.setdefault(bug["issue"], {})[r.label] = "holds"
-        for fact in rep.get("facts") or []:
-            bug = fact.get("bug")
-            if not isinstance(bug, dict) or not bug.get("issue"):
+        if r.report is None:
+            continue
+        for bug in r.report.known_bugs:
+            bugs.setdefault(bug.issue, bug)
+            cells.setdefault(bug.issue, {})[r.label] = "holds"
+        for fact in r.report.facts:
+            if fact.bug is None:
                 continue
-            bugs.setdefault(bug["issue"], bug)
-            row = cells.setdefault(bug["issue"], {})
+            bugs.setdefault(fact.bug.issue, fact.bug)
+            row = cells.setdefault(fact.bug.issue, {})
             seen = {
                 KNOWN_BUG: "holds",
                 PASSED: "not here",
                 FAILED: "fails otherwise",
-                ERROR: "error",
-            }.get(fact["outcome"])
+                ERROR: ERROR,
+            }.get(fact.outcome)
             if seen and row.get(r.label) != "holds":
-                observed = str(fact.get("observed") or "")
+                observed = fact.observed or ""
                 row[r.label] = "no longer reproduces" if observed.startswith("fixed in") else seen
     lines = ["## Known bugs by release", ""]
     if not bugs:
@@ -401,8 +409,8 @@ def _known_bugs_lines(compared: Sequence[Release]) -> list[str]:
     rows = [
         [
             f"[{issue_number(issue)}]({issue})",
-            bug.get("summary", ""),
-            bug.get("affects", ""),
+            bug.summary,
+            bug.affects,
             *[cells[issue].get(label, "—") for label in labels],
         ]
         for issue, bug in sorted(bugs.items())
@@ -411,15 +419,15 @@ def _known_bugs_lines(compared: Sequence[Release]) -> list[str]:
 
 
 def _benchmark_lines(compared: Sequence[Release]) -> list[str]:
-    """The seed models' timings per release (`rnnspec.bench`'s section: medians, noise
+    """The seed models' timings per release (`rnnspec.tool.bench`'s section: medians, noise
     bands, and only the changes between adjacent releases outside them)."""
-    from rnnspec.bench import cross_release_lines
+    from rnnspec.tool.bench import cross_release_lines
 
     timed = []
     for r in compared:
         entries = [
             bench
-            for bench in (r.report or {}).get("benchmarks") or []
+            for bench in (r.report.benchmarks if r.report is not None else [])
             if isinstance(bench, dict) and "name" in bench and "median_s" in bench
         ]
         if entries:
@@ -437,12 +445,12 @@ def render_comparison(
     """The comparison page in Markdown (see the module's docstring for its sections);
     `facts_table=False` leaves out the facts x releases table (the CI summary)."""
     compared = compared_releases(releases)
-    facts: dict[str, dict[str, dict[str, Any]]] = {}
+    facts: dict[str, dict[str, Fact]] = {}
     claims: dict[str, str] = {}
     for r in compared:
-        for fact_id, fact in facts_by_id(r.report or {}).items():
+        for fact_id, fact in (r.report.by_id() if r.report is not None else {}).items():
             facts.setdefault(fact_id, {})[r.label] = fact
-            claims.setdefault(fact_id, fact.get("claim") or "")
+            claims.setdefault(fact_id, fact.claim)
     labels = [r.label for r in compared]
     lines = [
         "# rnnspec: facts across torch releases",
@@ -498,7 +506,7 @@ def render_comparison(
             )
         else:
             lines.append("No release produced a report with facts.")
-    failing = [f for f in sorted(facts) if any(x["outcome"] == FAILED for x in facts[f].values())]
+    failing = [f for f in sorted(facts) if any(x.outcome == FAILED for x in facts[f].values())]
     lines += ["", "## Facts that fail on some release", ""]
     if not failing:
         lines.append("None.")
@@ -506,10 +514,12 @@ def render_comparison(
         lines += [f"- `{fact_id}`: {_inline(claims[fact_id])}"]
         for label in labels:
             fact = facts[fact_id].get(label)
-            if fact is not None and fact["outcome"] == FAILED:
-                lines.append(f"  - {label}: {_inline(cell(fact.get('observed'), 1000))}")
+            if fact is not None and fact.outcome == FAILED:
+                lines.append(f"  - {label}: {_inline(cell(fact.observed, 1000))}")
         passing = [
-            label for label in labels if facts[fact_id].get(label, {}).get("outcome") == PASSED
+            label
+            for label in labels
+            if (fact := facts[fact_id].get(label)) is not None and fact.outcome == PASSED
         ]
         lines.append(f"  - passes on: {', '.join(passing) if passing else 'none'}")
     lines += _benchmark_lines(compared)
@@ -534,8 +544,8 @@ def _suite_warning(compared: Sequence[Release]) -> list[str]:
 
 
 # The picture: one colour per cell, the worst difference of the topic against the previous
-# release. Levels in increasing severity; "first" and "not run" are not differences.
-NOT_RUN, FIRST, NONE, OTHERS, WARNINGS, DOC, UNDOC, ERRORS, REGRESSIONS = range(9)
+# release. Levels in increasing severity; FIRST and NO_REPORT are not differences.
+NO_REPORT, FIRST, NONE, OTHERS, WARNINGS, DOC, UNDOC, ERRORS, REGRESSIONS = range(9)
 LEVEL_OF = {
     REGRESSION: REGRESSIONS,
     ENV_ERROR: ERRORS,
@@ -550,7 +560,7 @@ LEVEL_OF = {
     OTHER: OTHERS,
 }
 LEVEL_STYLE = {  # level: (colour, legend)
-    NOT_RUN: ("#555555", "not run (no report)"),
+    NO_REPORT: ("#555555", "no report (not run, not installed, crashed)"),
     FIRST: ("#e8e8e8", "first release (nothing before it)"),
     NONE: ("#ffffff", "no change"),
     OTHERS: ("#c6dbef", "fixed, skip change, new or removed fact"),
@@ -569,9 +579,9 @@ def topic_grid(releases: Sequence[Release]) -> tuple[list[str], list[list[int]],
     number of behaviour differences, each against the previous release of its build with
     facts (the first of a build is "first")."""
     compared = compared_releases(releases)
-    topics = sorted({topic_of(f) for r in compared for f in (r.report or {})["facts"]})
+    topics = sorted({f.module for r in compared if r.report for f in r.report.facts})
     topics = topics or ["(no facts)"]
-    levels = [[NOT_RUN] * len(releases) for _ in topics]
+    levels = [[NO_REPORT] * len(releases) for _ in topics]
     counts = [[0] * len(releases) for _ in topics]
     row_of = {topic: i for i, topic in enumerate(topics)}
     previous: Release | None = None
@@ -580,15 +590,16 @@ def topic_grid(releases: Sequence[Release]) -> tuple[list[str], list[list[int]],
             previous = None
         if not any(release is r for r in compared):
             continue
-        rep = release.report or {}
+        rep = release.report
+        assert rep is not None  # a compared release
         for row in levels:
             row[column] = FIRST if previous is None else NONE
-        found = differences(previous.report or {}, rep) if previous is not None else []
+        found = differences(previous.report, rep) if previous is not None else []
         if previous is None:  # the first release: only its environment errors
             found = [
-                Difference(ENV_ERROR, f["id"], "", ERROR, facts=(stable_id(f["id"]),))
-                for f in rep["facts"]
-                if f["outcome"] == ERROR
+                Difference(ENV_ERROR, f.id, "", ERROR, facts=(f.id,))
+                for f in rep.facts
+                if f.outcome == ERROR
             ]
         topic_by_id = {**(facts_topics(previous) if previous else {}), **facts_topics(release)}
         for d in found:
@@ -604,7 +615,7 @@ def topic_grid(releases: Sequence[Release]) -> tuple[list[str], list[list[int]],
 
 def facts_topics(release: Release) -> dict[str, str]:
     """Each fact id of a release's report, with its topic."""
-    return {stable_id(f["id"]): topic_of(f) for f in (release.report or {}).get("facts") or []}
+    return {f.id: f.module for f in (release.report.facts if release.report else [])}
 
 
 def plot_heatmap(releases: Sequence[Release], path: Path) -> None:
@@ -638,7 +649,7 @@ def plot_heatmap(releases: Sequence[Release], path: Path) -> None:
     for i, row in enumerate(counts):
         for j, count in enumerate(row):
             if count:
-                dark = levels[i][j] in (REGRESSIONS, NOT_RUN, ERRORS, DOC)
+                dark = levels[i][j] in (REGRESSIONS, NO_REPORT, ERRORS, DOC)
                 ax.text(j, i, str(count), ha="center", va="center", fontsize=font,
                         color="white" if dark else "black")  # fmt: skip
     ax.set_xticks(range(len(releases)), [r.label for r in releases], rotation=30, ha="right")
@@ -694,21 +705,6 @@ def _no_extra(command: str, extra: Sequence[str]) -> bool:
     return not extra
 
 
-def cmd_diff(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """Print the classified differences from OLD to NEW; exit 1 on a regression (or an
-    undocumented change with --fail-on-undocumented), 2 on an unreadable report."""
-    if not _no_extra("diff", extra):
-        return 2
-    try:
-        old, new = load_report(Path(args.old)), load_report(Path(args.new))
-    except ReportError as error:
-        print(f"rnnspec diff: {error}", file=sys.stderr)
-        return 2
-    found = differences(old, new)
-    print(render_diff(old, new, found))
-    return exit_status(found, fail_on_undocumented=args.fail_on_undocumented)
-
-
 def cmd_compare(args: argparse.Namespace, extra: Sequence[str]) -> int:
     """Build comparison.md and comparison.png from reports and jobs' folders; exit 1 on a
     regression against --baseline, 2 when something cannot be read."""
@@ -739,25 +735,7 @@ def cmd_compare(args: argparse.Namespace, extra: Sequence[str]) -> int:
 
 
 def register(sub: Any) -> None:
-    """Add the `diff` and `compare` subcommands to rnnspec's subparsers."""
-    diff = sub.add_parser(
-        "diff",
-        help="classify the differences between two reports; exit 1 on a regression",
-        description="Sort every difference between OLD and NEW into regressions, fixes, "
-        "documented and undocumented changes, warnings new or gone, environment errors, "
-        "skip changes, new and removed facts, and environment differences. Exit status: 1 "
-        "on a regression (and, with --fail-on-undocumented, on an undocumented change), 0 "
-        "otherwise, 2 when a report cannot be read.",
-    )
-    diff.add_argument("old", help="the old report.json (or its folder)")
-    diff.add_argument("new", help="the new report.json (or its folder)")
-    diff.add_argument(
-        "--fail-on-undocumented",
-        action="store_true",
-        help="exit 1 also when an observation changed beyond its tolerance without a "
-        "documented release boundary",
-    )
-    diff.set_defaults(func=cmd_diff)
+    """Add the `compare` subcommand to rnnspec's subparsers."""
     compare = sub.add_parser(
         "compare",
         help="build a comparison page (Markdown and PNG) from reports and matrix jobs' folders",

@@ -44,7 +44,7 @@ from typing import IO, Any
 
 import pytest
 
-from rnnspec.schema import CRASHED, KNOWN_BUG, NOT_RUN, TIMED_OUT
+from rnnspec.schema import CRASHED, KNOWN_BUG, NOT_RUN, TIMED_OUT, crashed
 
 FAST_LIMIT_S = 120.0  # default --fact-timeout: 5x the slowest fast fact measured (24 s)
 SLOW_LIMIT_S = 900.0  # default --slow-fact-timeout: 16x the longest training measured (55 s)
@@ -54,7 +54,9 @@ BACKSTOP_GRACE_S = float(
 MAX_WORKER_RESTARTS = 50  # crashed workers replaced before the rest of the run is given up
 FACTS_FILE = "facts.json"  # in the run folder: each collected fact's row, by node id
 RUN_FOLDER = "rnnspec_run_folder"  # the key of the run folder in xdist's workerinput
-GUARD_KEY = "rnnspec.guard"  # a report's user property: how a fact crashed, timed out or ended
+GUARD_KEY = (
+    "rnnspec.tool.plugin.guard"  # a report's user property: how a fact crashed, timed out or ended
+)
 TIMEOUT_MESSAGE = re.compile(r"Timeout \(>([\d.]+)s\) from pytest-timeout")
 FAULTHANDLER_TIMEOUT = re.compile(r"^Timeout \((\d+):(\d\d):(\d\d)(?:\.\d+)?\)!", re.MULTILINE)
 STACK_LINES = 12  # lines of a dying worker's stack kept in the fact's observed message
@@ -265,7 +267,7 @@ def death_of(
         return {
             "outcome": TIMED_OUT,
             "limit_s": limit,
-            "observed": f"timed out: past its limit of {shown}, stuck outside Python; "
+            "observed": f"{TIMED_OUT}: past its limit of {shown}, stuck outside Python; "
             f"the worker was ended after {waited} s{where}",
         }
     if workeroutput.get("exitstatus") == pytest.ExitCode.INTERRUPTED or status in (
@@ -277,13 +279,16 @@ def death_of(
             if status is not None and status < 0
             else "KeyboardInterrupt or pytest.exit"
         )
-        return {"outcome": NOT_RUN, "observed": f"not run: its worker stopped while it ran ({why})"}
+        return {
+            "outcome": NOT_RUN,
+            "observed": f"{NOT_RUN}: its worker stopped while it ran ({why})",
+        }
     if status is not None and status < 0:
         name = signal_name(-status)
         return {
             "outcome": CRASHED,
             "signal": name,
-            "observed": f"crashed: {name} (signal {-status}){where}",
+            "observed": crashed(f"{name} (signal {-status}){where}"),
         }
     if status is not None:
         fatal = next((line for line in log.splitlines() if line.startswith("Fatal Python")), "")
@@ -291,9 +296,9 @@ def death_of(
         return {
             "outcome": CRASHED,
             "signal": None,
-            "observed": f"crashed: the process exited with status {status}{detail}{where}",
+            "observed": crashed(f"the process exited with status {status}{detail}{where}"),
         }
-    return {"outcome": CRASHED, "signal": None, "observed": f"crashed: the worker died{where}"}
+    return {"outcome": CRASHED, "signal": None, "observed": crashed(f"the worker died{where}")}
 
 
 def crash_safe(base: type) -> type:
@@ -411,7 +416,7 @@ def timed_out(call: pytest.CallInfo[Any], item: pytest.Item) -> dict[str, Any] |
     return {
         "outcome": TIMED_OUT,
         "limit_s": limit,
-        "observed": f"timed out: past its limit of {limit:g} s ({call.when}){where}",
+        "observed": f"{TIMED_OUT}: past its limit of {limit:g} s ({call.when}){where}",
     }
 
 
