@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,9 @@ def imported(path: Path, known: set[str]) -> set[str]:
     return {m for m in found if m in known and m != name}
 
 
+@cache
 def import_graph() -> dict[str, set[str]]:
-    """Each module of the package, with the package's modules it imports."""
+    """Each module of the package, with the package's modules it imports (read once a run)."""
     found = modules()
     return {name: imported(path, set(found)) for name, path in found.items()}
 
