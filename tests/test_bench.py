@@ -289,3 +289,23 @@ def test_interleaved_programs_are_valid_python(name: str) -> None:
     from benchmarks import interleaved
 
     compile(getattr(interleaved, name).format(root="/data"), name, "exec")
+
+
+def test_suite_time_ratios_are_taken_round_by_round_against_the_lstm_fact() -> None:
+    """benchmarks.suite_time divides each round's time by that round's LSTM fact, takes the
+    median of those ratios, and says "MISSED" past a goal: red if it compared medians of
+    different rounds or judged a goal backwards."""
+    from benchmarks import suite_time
+
+    plan = suite_time.commands("/data", test_command=False)
+    assert [c.name for c in plan] == ["the fp32 LSTM fact alone", "the main job", "the fast part"]
+    assert "test_lstm_passes_95_percent_after_two_epochs" in plan[0].argv
+    found = {
+        "the fp32 LSTM fact alone": suite_time.Timings([20.0, 30.0, 25.0], [40.0, 60.0, 50.0]),
+        "the main job": suite_time.Timings([29.0, 46.0, 40.0], [58.0, 92.0, 80.0]),
+        "the fast part": suite_time.Timings([19.0, 21.0, 19.5], [30.0, 31.0, 30.0]),
+    }
+    lines = suite_time.report(found, plan)
+    # ratios 1.45, 1.533, 1.6: their median, not 40 / 25
+    assert "1.53x the LSTM fact (goal <= 1.5x: MISSED)" in lines[1]
+    assert "median 19.5 s wall" in lines[2] and "(goal < 20 s: met)" in lines[2]
