@@ -10,7 +10,7 @@ difference, and its class, is `rnnspec.tool.diff`'s (`rnnspec diff` compares two
 machine or from many runners: a PATH may be a folder of such folders, at any depth. A
 job's job.json gives its release, device and status, so a job that crashed, timed out or
 could not install shows that status without a report; with `--plan` (what `rnnspec
-matrix --plan` printed) a planned job that left nothing is "not run". Every release is a
+matrix --plan` printed) a planned job that left nothing is STATUS_NOT_RUN. Every release is a
 row of the releases table and a column of the picture and of the facts table, whatever
 its status. Releases are compared with the previous release of the same device (CPU jobs
 with CPU jobs, CUDA with CUDA). `--baseline DIR` compares each release with the report of
@@ -195,7 +195,7 @@ def releases_from_reports(
     paths: Sequence[Path], plan: Sequence[Job] | None = None
 ) -> list[Release]:
     """Load reports and jobs' folders (result_paths) and order them by device and torch
-    version (ties keep the given order); a job of `plan` that left nothing is "not run".
+    version (ties keep the given order); a job of `plan` that left nothing is STATUS_NOT_RUN.
 
     Raises ReportError for a report or job.json that cannot be read, or a PATH that holds
     neither (unless a plan says which jobs to expect).
