@@ -2,7 +2,7 @@
 
 A fact that names a bug states the promised behaviour; where the installed release is in
 the bug's affected range, the plugin expects that promise to be broken exactly as the bug
-says (`known_bug.expected()`), reports the fact as "known_bug", and lists the bug in the
+says (`known_bug.expected()`), reports the fact as a known bug (rnnspec.schema.KNOWN_BUG), and lists the bug in the
 report's own section. The day a release in that range behaves correctly, the fact fails
 with "fixed in <release>" instead of passing quietly; outside the range a reappearance of
 the bug is an ordinary failure.

@@ -2,8 +2,9 @@
 
 A fact that cannot run because of the machine (no network for a download, a
 missing or corrupt data folder, an absent package) raises an `EnvironmentProblem`
-with a one-line fix. The plugin reports such a fact as "error" with that fix, never
-as "failed", and the run's verdict is "incomplete: environment" instead of "failed":
+with a one-line fix. The plugin reports such a fact as an error of the environment with that fix
+(rnnspec.schema.ERROR), never as a failure, and the run's verdict is VERDICT_ENVIRONMENT
+instead of VERDICT_FAILED:
 the report must not blame PyTorch for a cable.
 """
 

@@ -98,7 +98,7 @@ def verdict(summary: dict[str, int]) -> str:
 
 def crashed(reason: str) -> str:
     """A crash with its reason, as an outcome's message or a release's status says it:
-    "crashed: SIGSEGV (signal 11)", "crashed (exit 3)" is `crashed("(exit 3)")`."""
+    `crashed("SIGSEGV (signal 11)")` after a colon, `crashed("(exit 3)")` after a space."""
     return f"{CRASHED}{'' if reason.startswith('(') else ':'} {reason}"
 
 

@@ -233,7 +233,7 @@ def mnist_root(pytestconfig: pytest.Config) -> Path:
     Skips when nothing was configured and none is found. A folder named explicitly
     (--mnist-root, RNNSPEC_MNIST_ROOT) that is missing or corrupt, and a download that
     fails, raise an `EnvironmentProblem`: the facts that need MNIST are reported as
-    "error" with the fix, not as failed.
+    an error of the environment with the fix (rnnspec.schema.ERROR), not as a failure.
     """
     from models.data import MNISTNotFoundError, prepare_mnist, resolve_root
 

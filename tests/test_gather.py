@@ -291,9 +291,7 @@ def test_a_missing_and_a_crashed_job_show_their_statuses(
     assert rows["2.7.1"][0] == "not run"
     assert "no result of this job arrived" in rows["2.7.1"][-1]
     assert page.startswith("# rnnspec: facts across torch releases\n\n4 releases, 2 with facts")
-    header = next(line for line in page.splitlines() if line.startswith("| fact |"))
-    assert header == "| fact | 2.5.1 | 2.6.0: crashed | 2.7.1: not run | 2.8.0 |"
-    assert f"| `{B}` | pass | — | — | **fail**: |" in page
+    assert f"- regression: `{B}`: passed → failed" in page
     assert "### 2.5.1 → 2.8.0" in page
     assert "Between them, without facts to compare: 2.6.0 (crashed), 2.7.1 (not run)." in page
     _, levels, _ = topic_grid(releases_from_reports([tree], plan=jobs.read_plan(plan_file)))
@@ -500,7 +498,7 @@ def test_regressions_between_adjacent_releases_do_not_fail_the_gathering(tmp_pat
     assert "1 regression" in (tmp_path / "page" / "comparison.md").read_text()
 
 
-def test_the_summary_is_the_page_without_the_picture_and_the_facts_table(tmp_path: Path) -> None:
+def test_the_summary_is_the_page_without_the_picture(tmp_path: Path) -> None:
     for name in ("torch-2.5.1", "torch-2.6.0"):
         run_job(name, tmp_path / "gathered", FakeUv())
     summary = tmp_path / "summary.md"
@@ -510,9 +508,10 @@ def test_the_summary_is_the_page_without_the_picture_and_the_facts_table(tmp_pat
     text = summary.read_text()
     assert text.startswith("earlier steps\n# rnnspec: facts across torch releases\n")  # appended
     assert "### 2.5.1 → 2.6.0" in text
-    assert "## Facts x releases" not in text
     assert "![" not in text
-    assert "## Facts x releases" in (tmp_path / "page" / "comparison.md").read_text()
+    assert (
+        "![topics x releases](comparison.png)" in (tmp_path / "page" / "comparison.md").read_text()
+    )
 
 
 # ----------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from rnnspec.schema import ARCHIVED_REPORT_FILE
 from rnnspec.tool import cli, matrix
 
 yaml = pytest.importorskip("yaml", reason="pyyaml is in the dev group (uv sync)")
@@ -184,7 +185,7 @@ def test_every_rnnspec_command_in_the_workflow_parses(
         assert extra == []
         assert args.plan == "plan.json"
         assert args.summary == str(tmp_path / "step_summary")
-        assert (REPO / args.baseline / "torch-2.15.0" / "report.json").is_file()
+        assert (REPO / args.baseline / "torch-2.15.0" / ARCHIVED_REPORT_FILE).is_file()
     assert job_id == {"matrix": "plan" if args.plan else "release"}.get(args.command, "gather")
 
 

@@ -23,7 +23,7 @@ rnnspec.schema).
 
 The facts run in xdist worker processes, one when no `-n` is given (rnnspec.tool.plugin.guard): a
 fact that crashes or hangs costs that fact. SIGTERM and Ctrl-C reach pytest, which ends
-the run, writes the report with the facts that completed (the others "not run") and
+the run, writes the report with the facts that completed (the others NOT_RUN) and
 exits 7; this command waits for it.
 """
 

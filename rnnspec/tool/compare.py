@@ -10,14 +10,14 @@ difference, and its class, is `rnnspec.tool.diff`'s (`rnnspec diff` compares two
 machine or from many runners: a PATH may be a folder of such folders, at any depth. A
 job's job.json gives its release, device and status, so a job that crashed, timed out or
 could not install shows that status without a report; with `--plan` (what `rnnspec
-matrix --plan` printed) a planned job that left nothing is "not run". Every release is a
+matrix --plan` printed) a planned job that left nothing is STATUS_NOT_RUN. Every release is a
 row of the releases table and a column of the picture and of the facts table, whatever
 its status. Releases are compared with the previous release of the same device (CPU jobs
 with CPU jobs, CUDA with CUDA). `--baseline DIR` compares each release with the report of
 the same release and device under DIR (a run you trust, e.g. docs/matrix) and exits 1 on
 a regression there, or when a release the baseline has left no report; adjacent releases'
 regressions are torch's history and never fail the command. `--summary FILE` appends the
-page without the picture and the facts table (a CI job summary: 1 MiB, no images).
+page without the picture (a CI job summary: 1 MiB, no images).
 
 `compare` exits 2 when a report, a job.json or the plan cannot be read (a schema it does
 not know included), 1 on a regression against the baseline, 0 otherwise.
@@ -25,18 +25,20 @@ not know included), 1 on a regression against the baseline, 0 otherwise.
 The page orders the releases by device, then torch version (`packaging.version`: 2.10
 after 2.9) and shows: a releases table (status, counts per outcome, time); the baseline
 check; for each adjacent pair of releases a section with the counts of each class and one
-line per change; the known bugs that hold in each release; a picture of topics (spec
-modules) x releases, each cell coloured by the worst difference against the previous
-release; every fact x release; and the benchmark medians, with the changes between
+line per fact family and class (its cases folded, the range of what they observed; the
+regressions and undocumented changes first); the known bugs that hold in each release; a
+picture of topics (spec modules) x releases, each cell coloured by the worst difference
+against the previous release; and the benchmark medians, with the changes between
 adjacent releases that lie outside the noise band where the reports carry one.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,6 @@ from rnnspec.schema import (
     CRASHED,
     ERROR,
     FAILED,
-    FAILING,
     KNOWN_BUG,
     NOT_RUN,
     PASSED,
@@ -80,6 +81,7 @@ from rnnspec.tool.diff import (
     Difference,
     counts_line,
     differences,
+    family_lines,
     load_report,
 )
 from rnnspec.tool.jobs import CPU, CUDA, JOB_FILE, Job, JobError, JobResult, read_plan
@@ -101,6 +103,8 @@ COMPARISON_PNG = "comparison.png"
 BASELINE_LINES = 50  # regressions listed per release against the baseline; the rest counted
 NO_RESULT = "planned, but no result of this job arrived: it never ran, or stopped before uploading"
 OBSERVED_CHARS = 200  # observed messages are cut to this length in table cells
+PART_CHARS = 72  # each part of a change's line on the page (before, after, note)
+BUG_SUMMARY_CHARS = 100  # a known bug's summary in the table by release (its report has it whole)  # each part of a change's line on the page (before, after, note)
 # The release table's count columns, known bugs last.
 COLUMNS = (PASSED, FAILED, CRASHED, TIMED_OUT, SKIPPED, ERROR, NOT_RUN, KNOWN_BUG)
 
@@ -191,7 +195,7 @@ def releases_from_reports(
     paths: Sequence[Path], plan: Sequence[Job] | None = None
 ) -> list[Release]:
     """Load reports and jobs' folders (result_paths) and order them by device and torch
-    version (ties keep the given order); a job of `plan` that left nothing is "not run".
+    version (ties keep the given order); a job of `plan` that left nothing is STATUS_NOT_RUN.
 
     Raises ReportError for a report or job.json that cannot be read, or a PATH that holds
     neither (unless a plan says which jobs to expect).
@@ -237,22 +241,6 @@ def _inline(text: str) -> str:
     return cell(text).replace("<", "&lt;")
 
 
-def _outcome_cell(fact: Fact | None) -> str:
-    if fact is None:
-        return "—"
-    outcome = fact.outcome
-    if outcome in FAILING:  # the observed message says which
-        return f"**fail**: {cell(fact.observed, OBSERVED_CHARS)}"
-    if outcome == NOT_RUN:
-        return f"{NOT_RUN}: {cell(fact.observed, OBSERVED_CHARS)}"
-    if outcome == ERROR:
-        return f"{ERROR}: {cell(fact.fix or fact.observed, OBSERVED_CHARS)}"
-    if outcome == KNOWN_BUG:
-        issue = fact.bug.issue if fact.bug is not None else ""
-        return f"known bug {cell(issue_number(issue))}".rstrip()
-    return {PASSED: "pass", SKIPPED: "skip"}.get(outcome, cell(outcome))
-
-
 def _seconds(value: Any) -> str:
     return f"{value:.0f}" if isinstance(value, int | float) else ""
 
@@ -284,9 +272,17 @@ def _releases_table(releases: Sequence[Release]) -> list[str]:
     )
 
 
+def _short(text: str) -> str:
+    """A part of a page line, cut to PART_CHARS (rnnspec diff and the reports give it whole)."""
+    return _inline(cell(text, PART_CHARS))
+
+
 def _difference_line(d: Difference) -> str:
+    """One line of the page: the class, the fact family or warning, before → after and the
+    note, each cut short; the cited source is left to rnnspec diff and the reports."""
     fact = d.kind not in (WARNING_NEW, WARNING_GONE, ENVIRONMENT)
-    return f"- {d.kind}: " + d.line("→", _inline, f"`{d.subject}`" if fact else None)
+    shown = replace(d, source="")
+    return f"- {d.kind}: " + shown.line("→", _short, f"`{d.subject}`" if fact else None)
 
 
 def _pair_section(old: Release, new: Release, between: Sequence[Release] = ()) -> list[str]:
@@ -297,7 +293,7 @@ def _pair_section(old: Release, new: Release, between: Sequence[Release] = ()) -
         skipped = ", ".join(f"{r.label} ({r.status})" for r in between)
         lines += ["", f"Between them, without facts to compare: {_inline(skipped)}."]
     if behaviour:
-        lines += ["", *[_difference_line(d) for d in behaviour]]
+        lines += ["", *[_difference_line(family.merged()) for family in family_lines(behaviour)]]
     environment = [d for d in found if d.kind == ENVIRONMENT]
     if environment:
         changed = "; ".join(f"{d.subject} {d.before} → {d.after}" for d in environment)
@@ -395,14 +391,19 @@ def _known_bugs_lines(compared: Sequence[Release]) -> list[str]:
             row = cells.setdefault(fact.bug.issue, {})
             seen = {
                 KNOWN_BUG: "holds",
-                PASSED: "not here",
+                PASSED: "no",
                 FAILED: "fails otherwise",
                 ERROR: ERROR,
             }.get(fact.outcome)
             if seen and row.get(r.label) != "holds":
                 observed = fact.observed or ""
                 row[r.label] = "no longer reproduces" if observed.startswith("fixed in") else seen
-    lines = ["## Known bugs by release", ""]
+    lines = [
+        "## Known bugs by release",
+        "",
+        "holds: the release has the bug; no: its fact passes there; —: no report names it.",
+        "",
+    ]
     if not bugs:
         return [*lines, "No report names a known bug."]
     labels = [r.label for r in compared]
@@ -415,7 +416,7 @@ def _known_bugs_lines(compared: Sequence[Release]) -> list[str]:
         ]
         for issue, bug in sorted(bugs.items())
     ]
-    return [*lines, *table(["bug", "summary", "affects", *labels], rows, limit=300)]
+    return [*lines, *table(["bug", "summary", "affects", *labels], rows, limit=BUG_SUMMARY_CHARS)]
 
 
 def _benchmark_lines(compared: Sequence[Release]) -> list[str]:
@@ -440,10 +441,8 @@ def render_comparison(
     heatmap: str | None = None,
     *,
     baseline: BaselineCheck | None = None,
-    facts_table: bool = True,
 ) -> str:
-    """The comparison page in Markdown (see the module's docstring for its sections);
-    `facts_table=False` leaves out the facts x releases table (the CI summary)."""
+    """The comparison page in Markdown (see the module's docstring for its sections)."""
     compared = compared_releases(releases)
     facts: dict[str, dict[str, Fact]] = {}
     claims: dict[str, str] = {}
@@ -481,31 +480,13 @@ def render_comparison(
     lines += _known_bugs_lines(compared)
     if heatmap:
         lines += ["", "## Topics x releases", "", f"![topics x releases]({heatmap})"]
-    if facts_table:
-        lines += ["", "## Facts x releases", ""]
-        if compared:
-            # Every release is a column: one without facts says why in its heading.
-            with_facts = {id(r) for r in compared}
-            columns = [
-                r.label if id(r) in with_facts else f"{r.label}: {r.status}" for r in releases
-            ]
-            lines += table(
-                ["fact", *columns],
-                (
-                    [
-                        f"`{fact_id}`",
-                        *[
-                            _outcome_cell(
-                                facts[fact_id].get(r.label) if id(r) in with_facts else None
-                            )
-                            for r in releases
-                        ],
-                    ]
-                    for fact_id in sorted(facts)
-                ),
-            )
-        else:
-            lines.append("No release produced a report with facts.")
+    lines += [
+        "",
+        "Every case of every fact, release by release: each release's report and "
+        "`rnnspec diff OLD NEW` (one line per family and class, with the sources)."
+        if compared
+        else "No release produced a report with facts.",
+    ]
     failing = [f for f in sorted(facts) if any(x.outcome == FAILED for x in facts[f].values())]
     lines += ["", "## Facts that fail on some release", ""]
     if not failing:
@@ -691,12 +672,29 @@ def write_comparison(
 def append_summary(
     releases: Sequence[Release], path: Path, baseline: BaselineCheck | None = None
 ) -> None:
-    """Append the page without the picture and the facts table to `path`: a CI job summary
-    holds 1 MiB and shows no local image."""
-    text = render_comparison(releases, baseline=baseline, facts_table=False)
-    note = f"\n(The picture and the facts x releases table: {COMPARISON_MD}, {COMPARISON_PNG}.)\n"
+    """Append the page without the picture to `path`: a CI job summary holds 1 MiB and shows
+    no local image."""
+    text = render_comparison(releases, baseline=baseline)
+    note = f"\n(The picture: {COMPARISON_PNG}, beside {COMPARISON_MD}.)\n"
     with Path(path).open("a") as out:
         out.write(text + note)
+
+
+def archive_reports(releases: Sequence[Release], out_dir: Path) -> list[Path]:
+    """Write each release's report, slimmed to what `rnnspec diff` and this page read
+    (Report.archived), as OUT/<its folder>/report.json.gz: the light copy a repository keeps
+    (docs/matrix); the full report stays where the run wrote it. Returns the files written."""
+    written = []
+    for release in compared_releases(releases):
+        assert release.report is not None  # a compared release has one
+        source = Path(release.source or release.label)
+        folder = out_dir / (source.parent.name if source.suffix else source.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        data = release.report.archived().to_json(slim=True)
+        path = folder / ARCHIVED_REPORT_FILE
+        path.write_bytes(gzip.compress(data, mtime=0))  # no time stamp: the same bytes each time
+        written.append(path)
+    return written
 
 
 def _no_extra(command: str, extra: Sequence[str]) -> bool:
@@ -721,6 +719,9 @@ def cmd_compare(args: argparse.Namespace, extra: Sequence[str]) -> int:
         print(f"rnnspec compare: {error}", file=sys.stderr)
         return 2
     page = write_comparison(releases, Path(args.out), baseline)
+    if args.archive:
+        archived = archive_reports(releases, Path(args.archive))
+        print(f"rnnspec compare: {len(archived)} reports archived under {args.archive}")
     if args.summary:
         append_summary(releases, Path(args.summary), baseline)
     print(f"rnnspec compare: {len(releases)} releases compared in {page}")
@@ -767,7 +768,12 @@ def register(sub: Any) -> None:
     compare.add_argument(
         "--summary",
         metavar="FILE",
-        help="also append the page, without the picture and the facts table, to FILE "
-        "(e.g. $GITHUB_STEP_SUMMARY)",
+        help="also append the page, without the picture, to FILE (e.g. $GITHUB_STEP_SUMMARY)",
+    )
+    compare.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="also write each release's report, slimmed to what diff and compare read, as "
+        "DIR/<its folder>/report.json.gz (what docs/matrix keeps)",
     )
     compare.set_defaults(func=cmd_compare)

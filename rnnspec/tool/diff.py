@@ -444,7 +444,8 @@ def exit_status(found: Sequence[Difference], fail_on_undocumented: bool = False)
 
 def folded_cases(cases: Sequence[str]) -> str:
     """A family's case parameters in a few characters: all of them when there are few
-    ("[GRU, LSTM, RNN]"), else what they share and how many ("[LSTM-…] 12 cases")."""
+    ("[GRU, LSTM, RNN]"), else what they share ("[LSTM-…] 12 cases") or their first
+    parameters ("[GRU|LSTM|RNN-…] 20 cases")."""
     if len(cases) <= CASES_SHOWN:
         return "[" + ", ".join(cases) + "]"
     shared = cases[0]
@@ -452,8 +453,12 @@ def folded_cases(cases: Sequence[str]) -> str:
         while not case.startswith(shared):
             shared = shared[:-1]
     shared = shared[: shared.rfind("-") + 1] if "-" in shared else ""
-    shown = f"{shared}…" if shared else ", ".join(cases[:CASES_SHOWN]) + ", …"
-    return f"[{shown}] {len(cases)} cases"
+    if shared:
+        return f"[{shared}…] {len(cases)} cases"
+    firsts = list(dict.fromkeys(case.split("-")[0] for case in cases))
+    shown = "|".join(firsts[:CASES_SHOWN]) + ("|…" if len(firsts) > CASES_SHOWN else "")
+    more = "-…" if any("-" in case for case in cases) else ""
+    return f"[{shown}{more}] {len(cases)} cases"
 
 
 def folded_ids(fact_ids: Sequence[str]) -> str:

@@ -3,9 +3,9 @@
 `rnnspec matrix --plan` prints a list of `Job` records as JSON, the input of a CI
 system's job matrix (GitHub Actions: `strategy.matrix.include: ${{ fromJSON(...) }}`).
 `rnnspec matrix --job` runs one of them into OUT/<name>/ and writes `job.json` there (a
-`JobResult`): first with the status "started", then with the release's status, so that
+`JobResult`): first with the status STATUS_STARTED, then with the release's status, so that
 a runner that dies halfway still leaves a file that says so. `rnnspec compare` reads
-both: a planned job without a result is "not run", a job.json still "started" is a job
+both: a planned job without a result is STATUS_NOT_RUN, a job.json still STATUS_STARTED is a job
 that stopped before it finished. The status names live in rnnspec.schema.
 
 A job's requirements are strings that uv installs, torch first: a pin today
@@ -182,7 +182,7 @@ class JobResult:
 
     @property
     def final_status(self) -> str:
-        """The status to show: a job.json still "started" belongs to a job that was stopped
+        """The status to show: a job.json still STATUS_STARTED belongs to a job that was stopped
         (its runner lost, cancelled, past the CI's own limit) before it could say more."""
         if self.status == STATUS_STARTED:
             return f"{STATUS_CRASHED} (the job stopped before rnnspec matrix finished)"

@@ -11,7 +11,7 @@ Run here, the jobs run one after another into OUT/<name>/ and the page follows. 
 prints the jobs as JSON instead, for a CI system's job matrix, one runner per job; there
 `--job` runs one of them (its record as printed, or its name) into OUT/<name>/, a folder
 named the same on every runner, and `rnnspec compare` gathers the folders into the same
-page (rnnspec.tool.compare). Every job's folder holds job.json: "started" while it runs, then
+page (rnnspec.tool.compare). Every job's folder holds job.json: STATUS_STARTED while it runs, then
 the release's status. A "cpu" job hides CUDA from the suite; a "cuda" job that sees no
 CUDA device is not a pass.
 
@@ -38,9 +38,9 @@ OUT/torch-VER ...` under a time limit, and the release ends with a status:
 passed, failed, incomplete (environment), incomplete (interrupted), no facts
 executed, not installed (uv's error kept), timed out, or crashed (no report, or
 pytest's internal or usage exit codes, or a signal). A suite past its time limit
-gets SIGTERM and writes its report (the facts it did not reach "not run"), so a
+gets SIGTERM and writes its report (the facts it did not reach NOT_RUN), so a
 timed-out release still shows which facts crashed, timed out or never ran. Only a
-report whose verdict is "passed", from a suite that exited 0, makes a pass.
+report whose verdict is VERDICT_PASSED, from a suite that exited 0, makes a pass.
 
 Then `--bench-rounds N` rounds time the seed models' forward and forward+backward
 (benchmarks/test_bench_models.py, pytest-benchmark) in every release that
@@ -149,7 +149,7 @@ ERROR_CHARS = 4000  # how much of a failing command's output matrix.json keeps
 # Named sets `--torch` accepts besides versions (a CI input can say "all").
 RELEASE_SETS = {"all": ALL_RELEASES, "default": DEFAULT_RELEASES}
 # A command past its time limit gets SIGTERM (rnnspec check then writes its report, the facts
-# it did not reach "not run"), and SIGKILL this many seconds later if it is still there.
+# it did not reach NOT_RUN), and SIGKILL this many seconds later if it is still there.
 TERMINATE_GRACE_S = 60
 
 # Prints the versions the resolver picked, as one JSON line; importing torch proves it loads.
@@ -526,7 +526,7 @@ def run_suite(run: ReleaseRun, config: MatrixConfig, runner: Runner) -> None:
     if result.timed_out:
         run.status = STATUS_TIMED_OUT
         run.note(f"stopped after {config.timeout:.0f} s")
-        if report.is_file():  # the facts that completed, the rest "not run"
+        if report.is_file():  # the facts that completed, the rest NOT_RUN
             run.report = str(report)
         return
     try:
@@ -627,7 +627,7 @@ STALE = ("report.json", "report.md", "training_curves.png", "install.log", "suit
 def run_release(job: Job, config: MatrixConfig, runner: Runner) -> ReleaseRun:
     """One job: its environment, then its suite, into OUT/<name>/ beside job.json.
 
-    job.json says "started" from the first moment, so a runner that dies leaves a truthful
+    job.json says STATUS_STARTED from the first moment, so a runner that dies leaves a truthful
     file; it gets the release's status when the job ends.
     """
     folder = _folder(config, job.name)

@@ -110,7 +110,7 @@ class FactCollector:
     It also keeps what a run that ends early needs: the facts collected (this process's
     items, or what the xdist workers wrote to the guard's run folder), those started and
     not finished, and whether pytest was interrupted. A fact collected but never reported
-    is "not run", with the reason.
+    is NOT_RUN, with the reason.
     """
 
     def __init__(self, config: pytest.Config) -> None:
@@ -213,7 +213,7 @@ class FactCollector:
 
     def close_unfinished(self, session: pytest.Session) -> None:
         """Every fact collected and never reported, or started and never finished, becomes
-        "not run", with why the run ended before it."""
+        NOT_RUN, with why the run ended before it."""
         collected = dict(self.collected)
         controller = guard.controller_guard(self.config)
         if controller is not None:

@@ -5,19 +5,19 @@
   unguarded). When a worker dies, xdist reports the fact it was running and starts a new
   worker for the rest (`pytest_handlecrashitem`); this module names what happened: the
   signal or exit status of the worker's process, and the Python stack that faulthandler
-  wrote to the worker's log as it died. The fact's outcome is "crashed"
-  ("crashed: SIGSEGV (signal 11)"), or "known_bug" where the ledger's bug predicts exactly
+  wrote to the worker's log as it died. The fact's outcome is CRASHED
+  (its message: the signal, e.g. SIGSEGV (signal 11)), or KNOWN_BUG where the ledger's bug predicts exactly
   that crash on the installed release.
 - **Hangs.** Every fact has a time limit (pytest-timeout, signal method; fixtures
   included, so a training fact's limit covers its training): `--fact-timeout` for the fast
   facts, `--slow-fact-timeout` for those marked slow (or $RNNSPEC_FACT_TIMEOUT,
   $RNNSPEC_SLOW_FACT_TIMEOUT; 0 turns a limit off; a test's own `@pytest.mark.timeout(N)`
-  wins). Past it the fact fails with outcome "timed out", the limit and the line where it
+  wins). Past it the fact fails with outcome TIMED_OUT, the limit and the line where it
   was stuck. A fact stuck in native code, where Python's signal handler never runs, is
   stopped BACKSTOP_GRACE_S (30 s, $RNNSPEC_BACKSTOP_GRACE) later by faulthandler, which writes every thread's stack and ends
-  the worker; it is reported "timed out" all the same.
+  the worker; it is reported TIMED_OUT all the same.
 - **Interruptions.** SIGTERM ends the run the way Ctrl-C does (pytest's KeyboardInterrupt):
-  the report is written with every fact that completed, the facts that did not as "not run".
+  the report is written with every fact that completed, the facts that did not as NOT_RUN.
 
 pytest-xdist 3.8.0's loadgroup, loadscope and loadfile schedulers mishandle a dead worker:
 they run the fact it died on again on the replacement (so a segfault takes down worker
