@@ -16,7 +16,7 @@ Three facts, each tested once:
   direction, layout (sequence-first, batch-first, unbatched) and bias is a case,
   each with a few derandomized hypothesis examples (the same every run) of the
   sizes, dtype, initial state and proj_size;
-- the golden values: closed-form weights and inputs (specs/golden/cases.py, no
+- the golden values: closed-form weights and inputs (rnnspec/golden.py, no
   random generator) give the numbers stored in specs/golden/*.json, so a
   release that computes anything else turns red even where the reference and
   the module would move together;
