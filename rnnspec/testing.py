@@ -115,6 +115,17 @@ def layer_as_module(module: nn.RNNBase, layer: int) -> nn.RNNBase:
     return single
 
 
+def seed_cpu(seed: int) -> None:
+    """Seed torch's CPU generator only, for inputs and weights built on the CPU.
+
+    `torch.manual_seed` also queues a lazy seeding call for CUDA, XPU and MTIA, each recording
+    a stack trace (about 2 ms a call here): per hypothesis example that was a tenth of the
+    property facts' time. The suite's autouse `_isolated_rng` restores every generator after
+    each test.
+    """
+    torch.default_generator.manual_seed(seed)
+
+
 def settings_strategy(info: ModuleInfo, **fixed: Any) -> Any:
     """A hypothesis strategy of small Settings for `info` (a layer of the table): sizes, layers,
     direction, layout (batch None is unbatched), bias, and a proj_size below hidden_size where
