@@ -177,3 +177,49 @@ def test_the_shape_property_fact_draws_the_same_examples_every_run(monkeypatch):
         runs.append(list(drawn))
     assert runs[0], "no example was drawn"
     assert runs[0] == runs[1]
+
+
+def test_the_lstm_training_is_dispatched_first_and_the_quick_facts_last() -> None:
+    """rnnspec.suite.dispatch_rank: red if the float32 LSTM's group (the run's critical path) no
+    longer goes out first, or a quick fact goes out before a training or a slow test."""
+    from types import SimpleNamespace
+
+    from rnnspec.suite import dispatch_rank
+
+    def item(group: str | None = None, slow: bool = False) -> SimpleNamespace:
+        marker = pytest.mark.xdist_group(group).mark if group else None
+        return SimpleNamespace(
+            get_closest_marker=lambda name: marker if name == "xdist_group" else None,
+            keywords={"slow": True} if slow else {},
+        )
+
+    queue = {
+        "quick fact": item(),
+        "slow test": item(slow=True),
+        "other group": item("fact-index"),
+        "character RNNs": item("char-rnn"),
+        "seed 000": item("mnist-rnn"),
+        "bf16": item("mnist-lstm-bf16"),
+        "fp32 LSTM": item("mnist-lstm"),
+    }
+    order = sorted(queue, key=lambda name: dispatch_rank(queue[name]))
+    assert order[:4] == ["fp32 LSTM", "bf16", "seed 000", "character RNNs"]
+    assert order[-1] == "quick fact"
+
+
+def test_a_snippet_in_a_forked_child_ends_as_python_c_would_and_the_run_goes_on() -> None:
+    """rnnspec.testing.run_in_child: a Python error is exit status 1 with the traceback's last
+    line, a crash is the signal, a hang past the deadline is killed, and none of them reaches
+    the calling process (red if a child's signal or exit took the test down, or a crash read
+    as a Python error)."""
+    import signal
+
+    from rnnspec.testing import run_in_child
+
+    assert run_in_child("x = 1").returncode == 0
+    failed = run_in_child("raise ValueError('the state has 5 dimensions')")
+    assert (failed.returncode, failed.last_line) == (1, "ValueError: the state has 5 dimensions")
+    crashed = run_in_child("import os\nos.kill(os.getpid(), 11)")
+    assert crashed.ended == f"killed by signal SIGSEGV ({int(signal.SIGSEGV)})"
+    hung = run_in_child("import time\ntime.sleep(60)", timeout=0.5)
+    assert hung.returncode == -signal.SIGKILL

@@ -637,3 +637,58 @@ def test_fact_ids_do_not_depend_on_workers_profile_or_folder(pytester: pytest.Py
     serial, parallel = (pytester.path / f"report-{n}" / "report.json" for n in ("serial", "xdist"))
     assert cli.main(["diff", str(serial), str(parallel)]) == 0
     assert cli.main(["diff", "--fail-on-undocumented", str(serial), str(parallel)]) == 0
+
+
+# A plugin the inner run loads: where the process is the xdist controller, it writes down which
+# of torch and hypothesis it imported, as the run ends.
+CONTROLLER_PROBE = """
+import json, os, sys
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        imported = {name: name in sys.modules for name in ("torch", "hypothesis", "torchvision")}
+        with open(os.environ["RNNSPEC_PROBE_OUT"], "w") as out:
+            json.dump(imported, out)
+"""
+
+USES_TORCH = '''
+import pytest
+
+@pytest.mark.fact("doc-t")
+def test_an_lstm_runs():
+    """An LSTM runs."""
+    import torch
+
+    torch.nn.LSTM(2, 3)(torch.zeros(4, 1, 2))
+'''
+
+
+@pytest.mark.slow
+def test_the_controller_imports_neither_torch_nor_hypothesis_and_the_workers_describe_the_machine(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under xdist the controller runs no fact: red if it imports torch, torchvision or
+    hypothesis again (about 3 s of CPU at every start), or if the report loses the machine that
+    the workers describe (their torch, their threads, their CPU capability)."""
+    write_specs(pytester, {"test_t": USES_TORCH})
+    (pytester.path / "controller_probe.py").write_text(CONTROLLER_PROBE)
+    probe_out = pytester.path / "imported.json"
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    monkeypatch.setenv("RNNSPEC_PROBE_OUT", str(probe_out))
+    report_dir = pytester.path / "report"
+    args = ("-p", "rnnspec.suite", "-p", "controller_probe", "-n", "2")
+    result = pytester.runpytest_subprocess(*PLUGINS, *args, f"--report-dir={report_dir}")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    assert json.loads(probe_out.read_text()) == {
+        "torch": False,
+        "hypothesis": False,
+        "torchvision": False,
+    }
+    import torch
+
+    from rnnspec.suite import threads_per_worker
+
+    payload, _ = read_report(report_dir)
+    assert payload["torch"] == torch.__version__
+    assert payload["threads"] == threads_per_worker(2)
+    assert payload["cpu_capability"]
