@@ -103,8 +103,8 @@ COMPARISON_PNG = "comparison.png"
 BASELINE_LINES = 50  # regressions listed per release against the baseline; the rest counted
 NO_RESULT = "planned, but no result of this job arrived: it never ran, or stopped before uploading"
 OBSERVED_CHARS = 200  # observed messages are cut to this length in table cells
-PART_CHARS = 72  # each part of a change's line on the page (before, after, note)
-BUG_SUMMARY_CHARS = 100  # a known bug's summary in the table by release (its report has it whole)  # each part of a change's line on the page (before, after, note)
+PART_CHARS = 64  # each part of a change's line on the page (before, after, note)
+BUG_SUMMARY_CHARS = 100  # a known bug's summary in the table by release (its report has it whole)
 # The release table's count columns, known bugs last.
 COLUMNS = (PASSED, FAILED, CRASHED, TIMED_OUT, SKIPPED, ERROR, NOT_RUN, KNOWN_BUG)
 
