@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from models.lstm_classifier import LSTMClassifier
-from models.training import LSTM_MNIST_BF16, seeded, train_classifier
+from models.training import LSTM_MNIST_BF16
 from rnnspec.machine import bf16_unsupported_reason
 from rnnspec.sources import DOCS_AUTOCAST
-from rnnspec.specs.conftest import training_seeds
+from rnnspec.specs.conftest import train_per_seed
 
 
 @pytest.mark.slow
@@ -28,11 +28,15 @@ def test_lstm_passes_95_percent_under_bfloat16_autocast(
         pytest.skip(reason)
     train, test = mnist_train.to(device), mnist_test.to(device)
     accuracies = {}
-    for seed in training_seeds(pytestconfig):
-        with seeded(seed):
-            model = LSTMClassifier(28, 128, 2, 10).to(device)
-        log = train_classifier(model, train, test, LSTM_MNIST_BF16, seed)
+    runs = train_per_seed(
+        pytestconfig,
+        lambda: LSTMClassifier(28, 128, 2, 10).to(device),
+        train,
+        test,
+        LSTM_MNIST_BF16,
+    )
+    for _, log in runs:
         record_property("training_curve", log.to_dict())
-        accuracies[seed] = log.final_accuracy
+        accuracies[log.seed] = log.final_accuracy
     observe("accuracy", min(accuracies.values()), tolerance=1.0)
     assert all(acc > 95.0 for acc in accuracies.values()), f"bf16 accuracy by seed: {accuracies}"
