@@ -482,3 +482,39 @@ def test_rnnspec_check_passes_sigterm_on_and_exits_7_with_the_report(tmp_path: P
     (row,) = payload["facts"]
     assert row["outcome"] == "not run"
     assert row["observed"] == "not run: the run was interrupted (SIGTERM received) while it ran"
+
+
+class _Popen:
+    """A worker process that is still alive: `wait` with a timeout would block until it."""
+
+    def __init__(self) -> None:
+        self.waited: list[float | None] = []
+
+    def poll(self) -> int | None:
+        return None
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.waited.append(timeout)
+        raise subprocess.TimeoutExpired("worker", timeout or 0)
+
+
+def test_a_worker_that_reported_its_interruption_is_not_waited_for() -> None:
+    """Red if the guard waits for the exit status of a worker that said itself that a fact
+    interrupted it (KeyboardInterrupt, pytest.exit): that worker lives until the controller
+    closes it, so the wait cost every interrupted run 10 s, and Ctrl-C as much per worker."""
+    from types import SimpleNamespace
+
+    from rnnspec.tool.plugin.guard import death_of
+
+    popen = _Popen()
+    worker = SimpleNamespace(
+        gateway=SimpleNamespace(_io=SimpleNamespace(popen=popen)),
+        workeroutput={"exitstatus": int(pytest.ExitCode.INTERRUPTED)},
+    )
+    how = death_of(worker, log="", limit=None)
+    assert how["outcome"] == "not run"
+    assert (
+        how["observed"]
+        == "not run: its worker stopped while it ran (KeyboardInterrupt or pytest.exit)"
+    )
+    assert popen.waited == []

@@ -94,3 +94,37 @@ def test_the_library_and_the_specs_never_import_the_tool(name: str) -> None:
     """What the specs import stays usable without the commands that run and compare them."""
     tool = sorted(t for t in import_graph()[name] if is_tool(t))
     assert tool == [], f"{name} imports the tool: {', '.join(tool)}"
+
+
+# What an xdist controller loads before it starts the workers: the checkout's conftest files
+# and the plugin's modules. Each of these modules takes a second or more to import, and the
+# controller, which runs no test, would make every worker wait for it.
+HEAVY = {"torch", "torchvision", "hypothesis", "onnx", "onnxruntime", "onnxscript"}
+CONTROLLER_FILES = [
+    PACKAGE.parent / "conftest.py",
+    PACKAGE.parent / "tests" / "conftest.py",
+    PACKAGE / "specs" / "conftest.py",
+    PACKAGE / "plugin.py",
+    PACKAGE / "suite.py",
+    *sorted((PACKAGE / "tool" / "plugin").glob("*.py")),
+]
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The top-level packages that `path` imports as it is loaded: imports inside functions
+    and under `if TYPE_CHECKING:` are left out."""
+    found = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("path", CONTROLLER_FILES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_what_the_xdist_controller_loads_imports_neither_torch_nor_hypothesis(path: Path) -> None:
+    """Red if a conftest file or a part of the plugin imports torch, torchvision, hypothesis
+    or onnx at its top: the controller would import it too (tests/conftest.py's `import torch`
+    made the workers of the test command start 1.5 s later)."""
+    assert top_level_imports(path) & HEAVY == set()

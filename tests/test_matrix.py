@@ -579,7 +579,7 @@ def test_run_command_sends_sigterm_first_and_sigkill_after_the_grace(
 ) -> None:
     """Red if a suite past its limit is killed before it could write its report (SIGTERM
     first), or survives the grace by ignoring SIGTERM (then SIGKILL)."""
-    monkeypatch.setattr(matrix, "TERMINATE_GRACE_S", 1)
+    monkeypatch.setattr(matrix, "TERMINATE_GRACE_S", 0.5)
     code = (
         "import signal, time; "
         "signal.signal(signal.SIGTERM, lambda *a: print('got SIGTERM', flush=True)); "

@@ -197,13 +197,14 @@ def read_text(path: Path) -> str:
         return ""
 
 
-def exit_status(worker: Any) -> int | None:
-    """The worker process's exit status (negative: the signal that ended it), if it ended."""
+def exit_status(worker: Any, wait_s: float = 10) -> int | None:
+    """The worker process's exit status (negative: the signal that ended it), if it ended
+    within `wait_s` seconds."""
     popen = getattr(getattr(getattr(worker, "gateway", None), "_io", None), "popen", None)
     if popen is None:
         return None
     with contextlib.suppress(Exception):
-        return popen.wait(timeout=10)
+        return popen.wait(timeout=wait_s) if wait_s > 0 else popen.poll()
     return None
 
 
@@ -255,8 +256,11 @@ def death_of(
     worker: Any, log: str, limit: float | None, root: Path | None = None
 ) -> dict[str, Any]:
     """How a worker ended while it ran a fact: outcome, observed message, signal, stack."""
-    status = exit_status(worker)
     workeroutput = getattr(worker, "workeroutput", None) or {}
+    # A worker that reported its own end (KeyboardInterrupt or pytest.exit in a fact) lives on
+    # until the controller closes it: waiting for its exit status would only cost the 10 s.
+    reported_end = "exitstatus" in workeroutput
+    status = exit_status(worker, wait_s=0 if reported_end else 10)
     stack = stack_excerpt(log, root)
     where = f"; stack: {stack}" if stack else ""
     stuck = FAULTHANDLER_TIMEOUT.search(log)
