@@ -518,3 +518,33 @@ def test_a_worker_that_reported_its_interruption_is_not_waited_for() -> None:
         == "not run: its worker stopped while it ran (KeyboardInterrupt or pytest.exit)"
     )
     assert popen.waited == []
+
+
+ATEXIT = """
+import atexit
+import os
+from pathlib import Path
+import pytest
+
+@pytest.mark.fact("doc-x")
+def test_registers_an_exit_handler():
+    \"\"\"Leaves work for the worker's exit.\"\"\"
+    atexit.register(lambda: Path(os.environ["RNNSPEC_ATEXIT_MARK"]).write_text(str(os.getpid())))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", WORKERS)
+def test_a_worker_that_leaves_without_teardown_still_runs_its_exit_handlers(
+    tmp_path: Path, workers: tuple[str, ...]
+) -> None:
+    """Red if a worker's atexit handlers (a library's temporary files, coverage's data, a log's
+    last lines) no longer run because the worker ends before the interpreter's teardown, or if
+    ending that way costs the run its report."""
+    mark = tmp_path / "atexit-ran"
+    finished, payload, _ = run(
+        tmp_path / "run", {"test_x": ATEXIT}, *workers, env={"RNNSPEC_ATEXIT_MARK": str(mark)}
+    )
+    assert finished.returncode == 0, finished.stdout[-3000:]
+    assert outcomes(payload) == {"test_registers_an_exit_handler": ("passed", "")}
+    assert mark.read_text() != str(os.getpid())  # written by the worker, not by this process

@@ -30,6 +30,7 @@ on its WorkerController). `crash_safe` mends the four in a subclass of the sched
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import faulthandler
 import json
@@ -37,6 +38,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -394,9 +396,31 @@ class WorkerGuard:
             if limit > 0:
                 faulthandler.cancel_dump_traceback_later()
 
+    @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         faulthandler.disable()
         self.log.close()
+        if hasattr(atexit, "_run_exitfuncs"):
+            atexit.register(leave_without_teardown)
+
+
+def leave_without_teardown() -> None:
+    """A worker's last atexit handler to run first: it runs every other one, then ends the
+    process before the interpreter tears down its modules.
+
+    By then the worker has sent its results and the controller has closed the channel; what
+    is left is the teardown of torch, dynamo, inductor and onnx, whose garbage collection
+    passes took 1.1 s of every worker's exit, time the controller waits for (torch 2.15.0,
+    Python 3.11; `benchmarks/worker_exit.py`). Non-daemon threads were joined before atexit,
+    as at any exit. (Freezing the collector instead made triton's nanobind report leaked
+    objects at every exit.)
+    """
+    atexit.unregister(leave_without_teardown)
+    atexit._run_exitfuncs()  # the interpreter's own exit step, run early
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 # ------------------------------------------------------------- timeouts, interruptions
