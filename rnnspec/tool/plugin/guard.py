@@ -33,6 +33,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import faulthandler
+import functools
 import json
 import os
 import re
@@ -146,6 +147,7 @@ class ControllerGuard:
         self.config = config
         self.folder = Path(tempfile.mkdtemp(prefix="rnnspec-run-"))
         self._facts: dict[str, Any] | None = None
+        self.workers: list[Any] = []  # every worker started, replacements included
 
     def collected(self) -> dict[str, Any]:
         """What the workers collected: {"facts": {node id: row}, "limits": {node id: s}}."""
@@ -159,6 +161,20 @@ class ControllerGuard:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[RUN_FOLDER] = str(self.folder)
+        self.workers.append(node)
+
+    def end_workers(self, signum: int) -> None:
+        """Pass the signal that ends the run on to the workers still running.
+
+        xdist's teardown otherwise waits up to 10 s for a worker busy in a fact before it kills
+        it, and the report is written only after that: a CI job's grace between SIGTERM and
+        SIGKILL can be shorter.
+        """
+        for worker in self.workers:
+            popen = getattr(getattr(worker.gateway, "_io", None), "popen", None)
+            if popen is not None and popen.poll() is None:
+                with contextlib.suppress(OSError):
+                    popen.send_signal(signum)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -461,10 +477,13 @@ def known_crash(how: dict[str, Any], meta: dict[str, Any] | None) -> dict[str, A
     return how
 
 
-def terminate_as_interrupt(signum: int, frame: Any) -> None:
-    """SIGTERM: end the run the way Ctrl-C does, so the report is still written. Once: a
-    second SIGTERM must not break off the writing of the report (SIGKILL still ends it)."""
+def terminate_as_interrupt(config: pytest.Config, signum: int, frame: Any) -> None:
+    """SIGTERM: end the run the way Ctrl-C does, so the report is still written, and end the
+    workers with it. Once: a second SIGTERM must not break off the writing of the report
+    (SIGKILL still ends it)."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if (guard := controller_guard(config)) is not None:
+        guard.end_workers(signum)
     raise KeyboardInterrupt(f"{signal_name(signum)} received")
 
 
@@ -477,7 +496,9 @@ def configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     with contextlib.suppress(ValueError):  # not the main thread (pytester in a thread)
-        config.stash[PREVIOUS_SIGTERM] = signal.signal(signal.SIGTERM, terminate_as_interrupt)
+        config.stash[PREVIOUS_SIGTERM] = signal.signal(
+            signal.SIGTERM, functools.partial(terminate_as_interrupt, config)
+        )
     if distributed(config):
         config.pluginmanager.register(ControllerGuard(config), "rnnspec-controller-guard")
 
