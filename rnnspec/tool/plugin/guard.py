@@ -16,8 +16,11 @@
   was stuck. A fact stuck in native code, where Python's signal handler never runs, is
   stopped BACKSTOP_GRACE_S (30 s, $RNNSPEC_BACKSTOP_GRACE) later by faulthandler, which writes every thread's stack and ends
   the worker; it is reported TIMED_OUT all the same.
-- **Interruptions.** SIGTERM ends the run the way Ctrl-C does (pytest's KeyboardInterrupt):
-  the report is written with every fact that completed, the facts that did not as NOT_RUN.
+- **Interruptions.** SIGTERM ends the run the way Ctrl-C does (pytest's KeyboardInterrupt),
+  and the controller passes it on to the workers: the report is written with every fact
+  that completed, the facts that did not as NOT_RUN.
+- **Exits.** A worker that has sent its results ends as soon as its atexit handlers ran,
+  without the interpreter's teardown of its modules (`leave_without_teardown`).
 
 pytest-xdist 3.8.0's loadgroup, loadscope and loadfile schedulers mishandle a dead worker:
 they run the fact it died on again on the replacement (so a segfault takes down worker
