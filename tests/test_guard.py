@@ -89,10 +89,19 @@ def test_after(n):
 '''
 
 SLOW_FACT_STARTED = "slow-fact-started"
+WORKER_GOT_SIGTERM = "worker-got-sigterm"
 INTERRUPTED = f'''
+import os
+import signal
 import time
 from pathlib import Path
 import pytest
+
+def note_sigterm(signum, frame):
+    """Write down that this worker got SIGTERM, then end as SIGTERM ends it by default."""
+    Path("{WORKER_GOT_SIGTERM}").touch()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 @pytest.mark.parametrize("n", range(3))
 @pytest.mark.fact("doc-t")
@@ -107,6 +116,7 @@ def test_running_when_interrupted():
     while not all(Path(f"quick-{{n}}").exists() for n in range(3)) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)  # their reports reach the controller
+    signal.signal(signal.SIGTERM, note_sigterm)
     Path("{SLOW_FACT_STARTED}").touch()
     time.sleep(120)
 
@@ -317,7 +327,9 @@ def test_sigterm_halfway_writes_the_report_with_the_rest_not_run(
     tmp_path: Path, workers: tuple[str, ...]
 ) -> None:
     """Red if SIGTERM leaves no report, a report that leaves out the fact that was running,
-    one that says "passed", or an exit status other than 7."""
+    one that says "passed", or an exit status other than 7; or if the worker busy in that
+    fact is not sent the SIGTERM too (xdist would wait up to 10 s for it, then SIGKILL it,
+    before the report is written)."""
     write(tmp_path, {"test_t": INTERRUPTED})
     report_dir = tmp_path / "report"
     proc = subprocess.Popen(
@@ -348,6 +360,7 @@ def test_sigterm_halfway_writes_the_report_with_the_rest_not_run(
         assert "interrupted (SIGTERM received)" in found[f"test_never_reached[{n}]"][1]
     assert "## Not run (4 facts)" in markdown
     assert "incomplete: interrupted" in markdown.splitlines()[0]
+    assert (tmp_path / WORKER_GOT_SIGTERM).exists()
 
 
 @pytest.mark.slow
