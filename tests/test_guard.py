@@ -273,6 +273,7 @@ def test_crashes_and_hangs_cost_one_fact_each_and_diff_names_them(
     assert found["test_hang"][0] == "timed out"
     assert "past its limit of 1.5 s" in found["test_hang"][1]
     assert f"test_g.py:{line_of(FAULTS, 'time.sleep(120)')} in test_hang" in found["test_hang"][1]
+    assert "rnnspec/tool/plugin" not in found["test_hang"][1]  # the runner's frames left out
     assert found["test_hang_outside_python"][0] == "timed out"
     assert "stuck outside Python" in found["test_hang_outside_python"][1]
     native_line = FAULTS.splitlines().index("        time.sleep(120)", line_of(FAULTS, "SIG_BLOCK"))
@@ -561,3 +562,19 @@ def test_a_worker_that_leaves_without_teardown_still_runs_its_exit_handlers(
     assert finished.returncode == 0, finished.stdout[-3000:]
     assert outcomes(payload) == {"test_registers_an_exit_handler": ("passed", "")}
     assert mark.read_text() != str(os.getpid())  # written by the worker, not by this process
+
+
+def test_the_runner_s_frames_are_told_by_where_they_are_installed() -> None:
+    """Red if a stack in a report shows rnnspec's own plugin frames (its parts moved to
+    rnnspec/tool/plugin/, and a pattern written for rnnspec/plugin.py stopped matching them),
+    or drops the user's frames because a folder of theirs is named like a runner package."""
+    import _pytest
+    import xdist
+
+    from rnnspec.tool.plugin import captured_warnings
+    from rnnspec.tool.plugin.guard import is_runner_frame
+
+    for runner in (captured_warnings.__file__, _pytest.__file__, xdist.__file__, "<string>"):
+        assert is_runner_frame(runner), runner
+    for users in ("/home/me/xdist/specs/test_g.py", "/srv/pluggy/test_x.py", str(REPO / "x.py")):
+        assert not is_runner_frame(users), users

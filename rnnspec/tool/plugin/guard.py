@@ -37,6 +37,7 @@ import atexit
 import contextlib
 import faulthandler
 import functools
+import importlib.util
 import json
 import os
 import re
@@ -236,11 +237,28 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-# Frames of the runner (pytest, its plugins, this one), left out of the stacks a report shows.
-RUNNER_FRAMES = re.compile(
-    r"[/\\](?:_pytest|pluggy|xdist|execnet|pytest_timeout)[/\\.]|threading\.py"
-    r"|[/\\]rnnspec[/\\](?:plugin|guard)\.py|^<string>$"
-)
+def _runner_files() -> tuple[str, ...]:
+    """Where the runner's code lives (pytest, its plugins, threading, rnnspec's plugin): a
+    package's folder or a module's file, as installed, so that a user's folder that happens to
+    be named `xdist` is not taken for the runner."""
+    found = [str(Path(__file__).parent) + os.sep, str(Path(__file__).parents[2] / "plugin.py")]
+    for name in ("_pytest", "pluggy", "xdist", "execnet", "pytest_timeout", "threading"):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        package = spec.submodule_search_locations
+        found.append(str(Path(spec.origin).parent) + os.sep if package else spec.origin)
+    return tuple(found)
+
+
+RUNNER_FILES = _runner_files()
+
+
+def is_runner_frame(path: str) -> bool:
+    """Whether a frame of `path` is the runner's, left out of the stacks a report shows."""
+    return path == "<string>" or path.startswith(RUNNER_FILES)
+
+
 FAULTHANDLER_FRAME = re.compile(r'^File "(?P<path>[^"]+)", line (?P<line>\d+) in (?P<name>\S+)')
 
 
@@ -267,7 +285,7 @@ def stack_excerpt(log: str, root: Path | None = None) -> str:
             threads.append((line.startswith("Current thread"), []))
             continue
         found = FAULTHANDLER_FRAME.match(line)
-        if found is not None and threads and not RUNNER_FRAMES.search(found["path"]):
+        if found is not None and threads and not is_runner_frame(found["path"]):
             threads[-1][1].append(frame_text(found["path"], found["line"], found["name"], root))
     ranked = sorted((t for t in threads if t[1]), key=lambda t: not t[0])
     return " <- ".join(ranked[0][1][:STACK_LINES]) if ranked else ""
@@ -456,7 +474,7 @@ def timed_out(call: pytest.CallInfo[Any], item: pytest.Item) -> dict[str, Any] |
     frames = [
         frame_text(str(entry.path), entry.lineno + 1, entry.name, item.config.rootpath)
         for entry in reversed(excinfo.traceback)
-        if not RUNNER_FRAMES.search(str(entry.path))
+        if not is_runner_frame(str(entry.path))
     ]
     where = f", stuck at {' <- '.join(frames[:STACK_LINES])}" if frames else ""
     limit = float(found.group(1))
