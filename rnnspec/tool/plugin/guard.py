@@ -175,7 +175,7 @@ class ControllerGuard:
         SIGKILL can be shorter.
         """
         for worker in self.workers:
-            popen = getattr(getattr(worker.gateway, "_io", None), "popen", None)
+            popen = process_of(worker)
             if popen is not None and popen.poll() is None:
                 with contextlib.suppress(OSError):
                     popen.send_signal(signum)
@@ -219,10 +219,15 @@ def read_text(path: Path) -> str:
         return ""
 
 
+def process_of(worker: Any) -> Any:
+    """The worker's process (execnet's subprocess.Popen), or None."""
+    return getattr(getattr(getattr(worker, "gateway", None), "_io", None), "popen", None)
+
+
 def exit_status(worker: Any, wait_s: float = 10) -> int | None:
     """The worker process's exit status (negative: the signal that ended it), if it ended
     within `wait_s` seconds."""
-    popen = getattr(getattr(getattr(worker, "gateway", None), "_io", None), "popen", None)
+    popen = process_of(worker)
     if popen is None:
         return None
     with contextlib.suppress(Exception):
@@ -447,7 +452,7 @@ def leave_without_teardown() -> None:
 
     By then the worker has sent its results and the controller has closed the channel; what
     is left is the teardown of torch, dynamo, inductor and onnx, whose garbage collection
-    passes took 1.1 s of every worker's exit, time the controller waits for (torch 2.15.0,
+    passes took 1.2 s of every worker's exit, time the controller waits for (torch 2.15.0,
     Python 3.11; `benchmarks/worker_exit.py`). Non-daemon threads were joined before atexit,
     as at any exit. (Freezing the collector instead made triton's nanobind report leaked
     objects at every exit.)
